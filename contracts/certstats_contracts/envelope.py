@@ -1,0 +1,134 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) and its parsing (SPEC.md section 3).
+
+``parse_event(raw)`` turns one Kafka message value into a validated :class:`DomainEvent`, or
+raises :class:`UnknownEventType` (skip and count) or :class:`MalformedEvent` (dead-letter).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from certstats_contracts.events import EVENT_DATA_MODELS, EntityId, EventData, Instant
+
+DEFAULT_TOPIC = "lms.events"
+"""Default topic LMS services publish to (SPEC.md section 3)."""
+
+
+class MalformedEvent(ValueError):
+    """The message is not a valid v1 event: bad JSON, missing/invalid field, bad timestamp."""
+
+
+class UnknownEventType(ValueError):
+    """The envelope is valid but its ``type`` is not part of contract v1 (forward compatibility)."""
+
+    def __init__(self, event_type: str) -> None:
+        super().__init__(f"unknown event type {event_type!r}")
+        self.event_type = event_type
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 envelope as published by LMS services.
+
+    ``data`` stays untyped here; :func:`parse_event` validates it against the model of ``type``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"] = Field(description="CloudEvents spec version.")
+    id: EntityId = Field(description="Unique per event: the same id twice is the same event.")
+    source: str = Field(min_length=1, examples=["lms/enrollment-service"])
+    type: str = Field(min_length=1, examples=["enrollment.created"])
+    time: Instant = Field(description="When the fact happened; orders last-writer-wins updates.")
+    platformid: EntityId = Field(description="The tenant: one customer's LMS platform.")
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any] = Field(description="The payload; its shape depends on `type`.")
+
+
+class DomainEvent(BaseModel):
+    """A validated event: envelope fields plus the typed payload."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    type: str
+    time: Instant
+    platform_id: str
+    data: EventData
+
+
+def parse_event(raw: bytes | str) -> DomainEvent:
+    """Validate one message value (JSON text) into a :class:`DomainEvent`.
+
+    Raises:
+        MalformedEvent: invalid JSON, envelope or payload (the message goes to the DLQ).
+        UnknownEventType: a well-formed envelope whose type is not in contract v1.
+    """
+    try:
+        envelope = CloudEvent.model_validate_json(raw)
+    except ValidationError as exc:
+        raise MalformedEvent(_describe(exc)) from None
+    model = EVENT_DATA_MODELS.get(envelope.type)
+    if model is None:
+        raise UnknownEventType(envelope.type)
+    try:
+        data = model.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise MalformedEvent(f"{envelope.type}: {_describe(exc)}") from None
+    return DomainEvent(
+        id=envelope.id,
+        type=envelope.type,
+        time=envelope.time,
+        platform_id=envelope.platformid,
+        data=data,
+    )
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "<root>"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+_SUBJECT_FIELD = {
+    "user": "user_id",
+    "enrollment": "user_id",
+    "group": "group_id",
+    "path": "path_id",
+    "path_session": "session_id",
+}
+
+
+def message_key(platform_id: str, event_type: str, data: EventData) -> bytes:
+    """Kafka message key ``<platformid>:<entity id>`` (SPEC.md section 3).
+
+    The entity is the user for learner facts (``user.*``, ``enrollment.*``,
+    ``certificate.granted``/``revoked``) and the entity itself otherwise.
+    """
+    family = event_type.rsplit(".", 1)[0]
+    if event_type in ("certificate.granted", "certificate.revoked"):
+        field = "user_id"
+    elif family == "certificate":
+        field = "certificate_id"
+    else:
+        field = _SUBJECT_FIELD[family]
+    return f"{platform_id}:{getattr(data, field)}".encode()
+
+
+def make_cloud_event(
+    *, event_id: str, event_type: str, time: str, platform_id: str, source: str, data: EventData
+) -> dict[str, Any]:
+    """Build the structured-mode CloudEvents JSON document for ``data`` (JSON-ready dict)."""
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": event_type,
+        "time": time,
+        "platformid": platform_id,
+        "datacontenttype": "application/json",
+        "data": data.model_dump(mode="json"),
+    }

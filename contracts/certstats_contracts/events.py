@@ -1,0 +1,297 @@
+"""Event contract v1: the ``data`` payloads of every LMS domain event (SPEC.md section 3).
+
+Every model is frozen and ignores unknown fields (forward compatibility). Instants are
+timezone-aware ``datetime`` values; a naive timestamp is rejected as malformed, because an
+instant without an offset cannot be placed in UTC (SPEC.md section 2, "Time").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _require_tz(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a UTC offset (RFC 3339)")
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_require_tz)]
+"""An RFC 3339 timestamp with an offset; naive timestamps are invalid."""
+
+EntityId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PathStatus(StrEnum):
+    """Status of a learner in a path (SPEC.md section 2, codes as in the LMS API)."""
+
+    SESSION_NOT_OPENED = "sessionNotOpened"
+    NOT_YET_STARTED = "notYetStarted"
+    ON_TIME = "onTime"
+    AWAITING_CORRECTION = "awaitingCorrection"
+    LATE = "late"
+    TO_RETAKE = "toRetake"
+    UNSUCCESSFUL = "unsuccessful"
+    SUCCESSFUL = "successful"
+
+
+class CompletionStatus(StrEnum):
+    """Final result carried by ``enrollment.completed``."""
+
+    SUCCESSFUL = "successful"
+    UNSUCCESSFUL = "unsuccessful"
+
+
+class GroupRole(StrEnum):
+    """A role held in a group; it applies to the group and all its subgroups (SPEC.md section 2)."""
+
+    ADMIN = "admin"
+    COACH = "coach"
+
+
+class EnrollmentMethod(StrEnum):
+    ASSIGNED = "assigned"
+    SELF_ENROLLED = "self_enrolled"
+
+
+class EventData(BaseModel):
+    """Base of all event payloads: frozen, unknown fields ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+class UserState(EventData):
+    """Full current state of a user: ``user.registered`` and ``user.updated``."""
+
+    user_id: EntityId = Field(description="The user's id, unique within the platform.")
+    first_name: str = Field(description="Given name.", examples=["Zoë"])
+    last_name: str = Field(description="Family name.", examples=["Núñez"])
+    email: str = Field(description="E-mail address.", examples=["zoe@example.com"])
+    registered_at: Instant = Field(description="When the user registered on the platform.")
+    custom_fields: dict[str, str] = Field(
+        default_factory=dict, description="User custom fields: name to text value."
+    )
+    group_ids: list[EntityId] = Field(
+        default_factory=list, description="Groups the user is a direct member of."
+    )
+
+
+class UserDeleted(EventData):
+    """``user.deleted``: the user's status becomes ``deleted``; their data is kept."""
+
+    user_id: EntityId
+    deleted_at: Instant
+
+
+class UserReactivated(EventData):
+    """``user.reactivated``: the user's status becomes ``active`` again."""
+
+    user_id: EntityId
+    reactivated_at: Instant
+
+
+# --- groups ----------------------------------------------------------------------------------
+
+
+class GroupState(EventData):
+    """Full current state of a group: ``group.created`` and ``group.updated``."""
+
+    group_id: EntityId
+    name: str
+    parent_group_id: EntityId | None = Field(
+        default=None, description="Parent in the group tree; null for a root group."
+    )
+
+
+class GroupDeleted(EventData):
+    """``group.deleted`` (final): removed from the tree, memberships and roles."""
+
+    group_id: EntityId
+
+
+class GroupRoleChange(EventData):
+    """``group.role_granted`` and ``group.role_revoked``: last writer wins by event time."""
+
+    group_id: EntityId
+    user_id: EntityId
+    role: GroupRole
+
+
+# --- certificates and paths ------------------------------------------------------------------
+
+
+class CertificateState(EventData):
+    """Full current state of a path certificate: ``certificate.created`` / ``.updated``."""
+
+    certificate_id: EntityId
+    title: str
+    owner_group_id: EntityId | None = Field(default=None, description="Owning group, if any.")
+    validity_months: int | None = Field(
+        default=None, ge=1, description="Validity period in months; null = never expires."
+    )
+
+
+class CertificateDeleted(EventData):
+    """``certificate.deleted`` (final)."""
+
+    certificate_id: EntityId
+
+
+class PathState(EventData):
+    """Full current state of a path: ``path.created`` and ``path.updated``."""
+
+    path_id: EntityId
+    name: str
+    certificate_id: EntityId | None = Field(
+        default=None, description="The certificate this path grants, if any."
+    )
+    author_ids: list[EntityId] = Field(default_factory=list, description="Authors of the path.")
+
+
+class PathDeleted(EventData):
+    """``path.deleted`` (final)."""
+
+    path_id: EntityId
+
+
+# --- path sessions ---------------------------------------------------------------------------
+
+
+class PathSessionState(EventData):
+    """Full current state of a path session: ``path_session.created`` / ``.updated``."""
+
+    session_id: EntityId
+    path_id: EntityId
+    name: str
+    starts_at: Instant
+    ends_at: Instant | None = None
+    instructor_ids: list[EntityId] = Field(default_factory=list)
+    automatic_reenrollment: bool = Field(
+        default=False, description="Whether the session re-enrolls learners automatically."
+    )
+
+
+class PathSessionArchived(EventData):
+    """``path_session.archived``: toggle, last writer wins by event time."""
+
+    session_id: EntityId
+    archived_at: Instant
+
+
+class PathSessionUnarchived(EventData):
+    """``path_session.unarchived``: toggle, last writer wins by event time."""
+
+    session_id: EntityId
+
+
+class PathSessionDeleted(EventData):
+    """``path_session.deleted`` (final)."""
+
+    session_id: EntityId
+    deleted_at: Instant
+
+
+# --- enrollments -----------------------------------------------------------------------------
+
+
+class EnrollmentCreated(EventData):
+    """``enrollment.created``: a learner assigned or self-enrolled in a path session."""
+
+    enrollment_id: EntityId
+    user_id: EntityId
+    session_id: EntityId
+    enrolled_at: Instant
+    method: EnrollmentMethod
+    automatic_reenrollment: bool = Field(
+        default=False, description="This enrollment was created by automatic re-enrollment."
+    )
+    previous_enrollment_id: EntityId | None = None
+
+
+class EnrollmentStatusChanged(EventData):
+    """``enrollment.status_changed``: the learner's path status at ``changed_at``."""
+
+    enrollment_id: EntityId
+    user_id: EntityId
+    status: PathStatus
+    changed_at: Instant
+
+
+class EnrollmentCompleted(EventData):
+    """``enrollment.completed``: the learner's final result at ``completed_at``."""
+
+    enrollment_id: EntityId
+    user_id: EntityId
+    status: CompletionStatus
+    completed_at: Instant
+
+
+class EnrollmentDeleted(EventData):
+    """``enrollment.deleted`` (final)."""
+
+    enrollment_id: EntityId
+    user_id: EntityId
+    deleted_at: Instant
+
+
+# --- certificate grants ----------------------------------------------------------------------
+
+
+class CertificateGranted(EventData):
+    """``certificate.granted``: a certificate delivered to a learner."""
+
+    grant_id: EntityId
+    certificate_id: EntityId
+    user_id: EntityId
+    enrollment_id: EntityId | None = None
+    session_id: EntityId | None = None
+    delivered_at: Instant
+    expires_at: Instant | None = Field(
+        default=None, description="When the grant expires; null = never (SPEC.md section 2)."
+    )
+
+
+class CertificateRevoked(EventData):
+    """``certificate.revoked`` (final)."""
+
+    grant_id: EntityId
+    user_id: EntityId
+    revoked_at: Instant
+
+
+EVENT_DATA_MODELS: dict[str, type[EventData]] = {
+    "user.registered": UserState,
+    "user.updated": UserState,
+    "user.deleted": UserDeleted,
+    "user.reactivated": UserReactivated,
+    "group.created": GroupState,
+    "group.updated": GroupState,
+    "group.deleted": GroupDeleted,
+    "group.role_granted": GroupRoleChange,
+    "group.role_revoked": GroupRoleChange,
+    "certificate.created": CertificateState,
+    "certificate.updated": CertificateState,
+    "certificate.deleted": CertificateDeleted,
+    "path.created": PathState,
+    "path.updated": PathState,
+    "path.deleted": PathDeleted,
+    "path_session.created": PathSessionState,
+    "path_session.updated": PathSessionState,
+    "path_session.archived": PathSessionArchived,
+    "path_session.unarchived": PathSessionUnarchived,
+    "path_session.deleted": PathSessionDeleted,
+    "enrollment.created": EnrollmentCreated,
+    "enrollment.status_changed": EnrollmentStatusChanged,
+    "enrollment.completed": EnrollmentCompleted,
+    "enrollment.deleted": EnrollmentDeleted,
+    "certificate.granted": CertificateGranted,
+    "certificate.revoked": CertificateRevoked,
+}
+"""Event type -> payload model, for every type of contract v1 (SPEC.md section 3)."""

@@ -1,0 +1,15 @@
+"""The ``certstats`` command line: one entry point for every service and tool.
+
+Each subcommand lives in its own module and is registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="certstats",
+    help="Path-certificate statistics: projector, query API, importer and operations.",
+    no_args_is_help=True,
+    add_completion=False,
+)
