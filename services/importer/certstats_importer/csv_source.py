@@ -1,0 +1,102 @@
+"""Streaming, validating reads of the OULAD CSV files (SPEC.md section 7).
+
+Every problem is an :class:`OuladInputError` naming the file and line, raised before any
+event is built, so a bad dataset publishes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class OuladInputError(ValueError):
+    """The OULAD dataset is unusable: missing file, bad header, truncated row or bad value.
+
+    ``path`` is the offending file, ``line`` its 1-based line (0 = the file as a whole).
+    """
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+        self.path = path
+        self.line = line
+
+
+class CsvFile:
+    """One OULAD CSV file: its required columns and the extra ones it may carry."""
+
+    def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+        self.path = path
+        self.required = required
+        self.optional = optional
+
+    def error(self, line: int, message: str) -> OuladInputError:
+        """An :class:`OuladInputError` about ``line`` of this file."""
+        return OuladInputError(self.path, line, message)
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """Yield ``(line number, row)`` for each data row, checking header and row shape.
+
+        Raises:
+            OuladInputError: missing/empty file, missing or unknown column, a row with too
+                few or too many fields, or CSV syntax the csv module rejects.
+        """
+        try:
+            with self.path.open(newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle, strict=True)
+                try:
+                    self._check_header(reader.fieldnames)
+                    for row in reader:
+                        yield reader.line_num, self._check_row(reader.line_num, row)
+                except csv.Error as exc:
+                    raise self.error(reader.line_num, f"malformed CSV: {exc}") from None
+        except FileNotFoundError:
+            raise self.error(0, "file not found") from None
+        except UnicodeDecodeError as exc:
+            raise self.error(0, f"not UTF-8 text: {exc}") from None
+
+    def _check_header(self, fieldnames: object) -> None:
+        if not fieldnames:
+            raise self.error(0, "empty file: no header row")
+        columns = list(fieldnames)  # type: ignore[call-overload]
+        missing = [name for name in self.required if name not in columns]
+        if missing:
+            raise self.error(1, f"missing column(s): {', '.join(missing)}")
+        allowed = set(self.required) | set(self.optional)
+        unknown = [name for name in columns if name not in allowed]
+        if unknown:
+            raise self.error(1, f"unknown column(s): {', '.join(unknown)}")
+
+    def _check_row(
+        self, line: int, row: dict[str | None, str | list[str] | None]
+    ) -> dict[str, str]:
+        if None in row:
+            raise self.error(line, "too many fields")
+        if any(value is None for value in row.values()):
+            raise self.error(line, "too few fields (truncated row?)")
+        return row  # type: ignore[return-value]
+
+
+def parse_int(source: CsvFile, line: int, row: dict[str, str], column: str) -> int:
+    """The integer in ``row[column]``.
+
+    Raises:
+        OuladInputError: the cell is empty or not an integer.
+    """
+    text = row[column].strip()
+    try:
+        return int(text)
+    except ValueError:
+        raise source.error(line, f"column {column}: {text!r} is not an integer") from None
+
+
+def parse_optional_int(source: CsvFile, line: int, row: dict[str, str], column: str) -> int | None:
+    """The integer in ``row[column]``, or None when the cell is empty or blank.
+
+    Raises:
+        OuladInputError: the cell holds something other than an integer.
+    """
+    if not row[column].strip():
+        return None
+    return parse_int(source, line, row, column)
