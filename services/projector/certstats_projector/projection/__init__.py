@@ -1,0 +1,9 @@
+"""The projection: consumed events -> read-model writes, exactly once in effect (SPEC.md §2-§3).
+
+``apply_batch`` writes one batch (dedup, read models, offsets, watermark) in one transaction;
+``stored_offsets`` tells a consumer where to resume.
+"""
+
+from .batch import AppliedBatch, InvalidSchemaName, apply_batch, stored_offsets
+
+__all__ = ["AppliedBatch", "InvalidSchemaName", "apply_batch", "stored_offsets"]

@@ -1,0 +1,111 @@
+"""One consumed batch -> one transaction of read-model writes (SPEC.md §1, §3, §6).
+
+In a single transaction: the event-id dedup, every read-model write (set-based, about one
+statement per table and kind), the consumer offsets and the watermark. Tables are written in
+a fixed order, and rows in key order, so concurrent projector instances do not deadlock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from certstats_contracts.envelope import DomainEvent
+
+from .catalog import apply_certificates, apply_paths
+from .enrollments import apply_enrollments
+from .grants import apply_grants
+from .groups import apply_groups
+from .reduce import EventsByType
+from .references import ensure_referenced
+from .sessions import apply_sessions
+from .tracking import advance_offsets, advance_watermarks, keep_new, read_offsets
+from .users import apply_users
+
+Handler = Callable[[asyncpg.Connection, EventsByType], Awaitable[None]]
+
+HANDLERS: tuple[Handler, ...] = (
+    ensure_referenced,
+    apply_users,
+    apply_groups,
+    apply_certificates,
+    apply_paths,
+    apply_sessions,
+    apply_enrollments,
+    apply_grants,
+)
+"""Every writer, in the fixed table order of a batch (placeholders first)."""
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+SET_SEARCH_PATH_SQL = "SELECT set_config('search_path', $1, true)"
+
+
+class InvalidSchemaName(ValueError):
+    """The generation schema name is not a plain lowercase SQL identifier."""
+
+
+@dataclass(frozen=True)
+class AppliedBatch:
+    """What one ``apply_batch`` call did.
+
+    ``applied``: event type -> number of events applied (new ids only);
+    ``duplicates``: events skipped because their id was already applied (earlier or in-batch).
+    """
+
+    applied: Mapping[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+
+    @property
+    def applied_total(self) -> int:
+        """Number of events applied."""
+        return sum(self.applied.values())
+
+
+async def apply_batch(
+    conn: asyncpg.Connection,
+    schema: str,
+    events: Sequence[DomainEvent],
+    next_offsets: Mapping[tuple[str, int], int],
+) -> AppliedBatch:
+    """Apply ``events`` (consumption order) to generation ``schema`` in one transaction, and
+    store ``next_offsets`` ((topic, partition) -> next offset to read) with it.
+
+    Offsets are stored for every given partition, even when all its events were duplicates
+    or dead-lettered; they never move backwards. Idempotent: re-applying a batch changes
+    nothing but returns every event as a duplicate.
+
+    Raises:
+        InvalidSchemaName: ``schema`` is not a plain identifier.
+        asyncpg.PostgresError: the transaction failed and was rolled back (nothing applied).
+    """
+    async with conn.transaction():
+        await _use_schema(conn, schema)
+        new = await keep_new(conn, events)
+        batch = EventsByType(new)
+        for handler in HANDLERS:
+            await handler(conn, batch)
+        await advance_offsets(conn, next_offsets)
+        await advance_watermarks(conn, new)
+    return AppliedBatch(applied=batch.counts(), duplicates=len(events) - len(new))
+
+
+async def stored_offsets(
+    conn: asyncpg.Connection, schema: str, topics: Sequence[str]
+) -> dict[tuple[str, int], int]:
+    """The next offset to read per (topic, partition) of ``topics`` stored in ``schema``.
+
+    Partitions never projected are absent. Raises ``InvalidSchemaName`` like ``apply_batch``.
+    """
+    async with conn.transaction():
+        await _use_schema(conn, schema)
+        return await read_offsets(conn, topics)
+
+
+async def _use_schema(conn: asyncpg.Connection, schema: str) -> None:
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise InvalidSchemaName(f"not a generation schema name: {schema!r}")
+    await conn.execute(SET_SEARCH_PATH_SQL, schema)

@@ -1,0 +1,98 @@
+"""Enrollments and their path status (SPEC.md §2 Enrollment, Path status; §3 ``enrollment.*``).
+
+- ``enrollment.created``: full state, last writer wins by event time.
+- ``enrollment.status_changed`` / ``.completed``: the path status, last writer wins by the
+  payload's ``changed_at`` / ``completed_at`` (ties: the later consumed).
+- ``enrollment.deleted``: final flag.
+Every kind creates a placeholder row when the enrollment is not known yet; all carry the user.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.events import (
+    EnrollmentCompleted,
+    EnrollmentCreated,
+    EnrollmentStatusChanged,
+)
+
+from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
+from .sql import execute_rows, final_flag_sql
+
+UPSERT_ENROLLMENT_STATE_SQL = """
+INSERT INTO enrollments AS e (platform_id, enrollment_id, user_id, session_id, enrolled_at,
+                              method, automatic_reenrollment, previous_enrollment_id,
+                              state_event_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                     $6::text[], $7::boolean[], $8::text[], $9::timestamptz[])
+ON CONFLICT (platform_id, enrollment_id) DO UPDATE
+SET user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
+    enrolled_at = EXCLUDED.enrolled_at, method = EXCLUDED.method,
+    automatic_reenrollment = EXCLUDED.automatic_reenrollment,
+    previous_enrollment_id = EXCLUDED.previous_enrollment_id,
+    state_event_at = EXCLUDED.state_event_at
+WHERE e.state_event_at IS NULL OR e.state_event_at <= EXCLUDED.state_event_at
+"""
+
+UPSERT_PATH_STATUS_SQL = """
+INSERT INTO enrollments AS e (platform_id, enrollment_id, user_id, path_status,
+                              path_status_changed_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+ON CONFLICT (platform_id, enrollment_id) DO UPDATE
+SET path_status = EXCLUDED.path_status,
+    path_status_changed_at = EXCLUDED.path_status_changed_at
+WHERE e.path_status_changed_at IS NULL
+   OR e.path_status_changed_at <= EXCLUDED.path_status_changed_at
+"""
+
+DELETE_ENROLLMENTS_SQL = final_flag_sql("enrollments", "enrollment_id", with_user=True)
+
+STATUS_TYPES = ("enrollment.status_changed", "enrollment.completed")
+
+_BY_ENROLLMENT = entity_key("enrollment_id")
+_WITH_USER = entity_key("enrollment_id", "user_id")
+
+
+def path_status(event: DomainEvent) -> tuple[str, datetime]:
+    """``(status code, version)`` of a status event: ``changed_at`` or ``completed_at``."""
+    if event.type == "enrollment.completed":
+        done = payload(event, EnrollmentCompleted)
+        return done.status.value, done.completed_at
+    change = payload(event, EnrollmentStatusChanged)
+    return change.status.value, change.changed_at
+
+
+def _status_version(event: DomainEvent) -> datetime:
+    return path_status(event)[1]
+
+
+async def apply_enrollments(conn: asyncpg.Connection, batch: EventsByType) -> None:
+    """Apply the batch's enrollment states, path statuses and deletions."""
+    states = []
+    for event in latest(batch.of("enrollment.created"), _BY_ENROLLMENT, by_time):
+        enr = payload(event, EnrollmentCreated)
+        states.append(
+            (
+                event.platform_id,
+                enr.enrollment_id,
+                enr.user_id,
+                enr.session_id,
+                enr.enrolled_at,
+                enr.method.value,
+                enr.automatic_reenrollment,
+                enr.previous_enrollment_id,
+                event.time,
+            )
+        )
+    await execute_rows(conn, UPSERT_ENROLLMENT_STATE_SQL, states)
+    statuses = [
+        (*_WITH_USER(event), *path_status(event))
+        for event in latest(batch.of(*STATUS_TYPES), _BY_ENROLLMENT, _status_version)
+    ]
+    await execute_rows(conn, UPSERT_PATH_STATUS_SQL, statuses)
+    deleted = final_rows(batch.of("enrollment.deleted"), "enrollment_id", "user_id")
+    await execute_rows(conn, DELETE_ENROLLMENTS_SQL, deleted)

@@ -1,0 +1,55 @@
+"""Certificate grants (SPEC.md §2 Certificate grant; §3 ``certificate.granted``/``.revoked``).
+
+- ``certificate.granted``: full state, last writer wins by event time.
+- ``certificate.revoked``: final flag; a revocation before its grant makes a placeholder row.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from certstats_contracts.events import CertificateGranted
+
+from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
+from .sql import execute_rows, final_flag_sql
+
+UPSERT_GRANT_STATE_SQL = """
+INSERT INTO certificate_grants AS g (platform_id, grant_id, certificate_id, user_id,
+                                     enrollment_id, session_id, delivered_at, expires_at,
+                                     state_event_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
+ON CONFLICT (platform_id, grant_id) DO UPDATE
+SET certificate_id = EXCLUDED.certificate_id, user_id = EXCLUDED.user_id,
+    enrollment_id = EXCLUDED.enrollment_id, session_id = EXCLUDED.session_id,
+    delivered_at = EXCLUDED.delivered_at, expires_at = EXCLUDED.expires_at,
+    state_event_at = EXCLUDED.state_event_at
+WHERE g.state_event_at IS NULL OR g.state_event_at <= EXCLUDED.state_event_at
+"""
+
+REVOKE_GRANTS_SQL = final_flag_sql("certificate_grants", "grant_id", "revoked", with_user=True)
+
+_BY_GRANT = entity_key("grant_id")
+
+
+async def apply_grants(conn: asyncpg.Connection, batch: EventsByType) -> None:
+    """Apply the batch's grants, then its revocations."""
+    states = []
+    for event in latest(batch.of("certificate.granted"), _BY_GRANT, by_time):
+        grant = payload(event, CertificateGranted)
+        states.append(
+            (
+                event.platform_id,
+                grant.grant_id,
+                grant.certificate_id,
+                grant.user_id,
+                grant.enrollment_id,
+                grant.session_id,
+                grant.delivered_at,
+                grant.expires_at,
+                event.time,
+            )
+        )
+    await execute_rows(conn, UPSERT_GRANT_STATE_SQL, states)
+    revoked = final_rows(batch.of("certificate.revoked"), "grant_id", "user_id")
+    await execute_rows(conn, REVOKE_GRANTS_SQL, revoked)

@@ -1,0 +1,99 @@
+"""Pure helpers that fold a batch of events into one winning row per entity (SPEC.md §3).
+
+A batch arrives in consumption order. Set-based SQL can touch each row only once per
+statement, so the events of one kind are first reduced here, per entity key, to the one that
+wins last-writer-wins; ties go to the later-consumed event (``>=``), matching the ``<=``
+guards in the SQL (docs/DECISIONS.md, "Duplicates").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from heapq import merge
+from typing import TypeVar
+
+from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.events import EventData
+
+EntityKey = tuple[str, ...]
+"""Identity of a read-model row: ``(platform_id, entity id, ...)``."""
+
+D = TypeVar("D", bound=EventData)
+
+
+def payload(event: DomainEvent, model: type[D]) -> D:
+    """The event's ``data`` as ``model``.
+
+    Raises:
+        TypeError: the payload is not a ``model`` (a handler was given the wrong event type).
+    """
+    if not isinstance(event.data, model):
+        raise TypeError(f"{event.type} carries {type(event.data).__name__}, not {model.__name__}")
+    return event.data
+
+
+class EventsByType:
+    """The new events of one batch, grouped by type, each group in consumption order."""
+
+    def __init__(self, events: Iterable[DomainEvent]) -> None:
+        self._groups: dict[str, list[tuple[int, DomainEvent]]] = defaultdict(list)
+        for position, event in enumerate(events):
+            self._groups[event.type].append((position, event))
+
+    def of(self, *types: str) -> list[DomainEvent]:
+        """Events of any of ``types``, merged back into consumption order."""
+        groups = [self._groups[t] for t in types if t in self._groups]
+        return [event for _, event in merge(*groups)]
+
+    def counts(self) -> dict[str, int]:
+        """Number of events per type."""
+        return {t: len(group) for t, group in self._groups.items()}
+
+
+def latest(
+    events: Iterable[DomainEvent],
+    key: Callable[[DomainEvent], EntityKey],
+    version: Callable[[DomainEvent], datetime],
+) -> list[DomainEvent]:
+    """One winner per ``key``: the greatest ``version``, ties to the later event.
+
+    Returns the winners sorted by key (a fixed lock order across projector instances).
+    """
+    winners: dict[EntityKey, DomainEvent] = {}
+    for event in events:
+        k = key(event)
+        held = winners.get(k)
+        if held is None or version(event) >= version(held):
+            winners[k] = event
+    return [winners[k] for k in sorted(winners)]
+
+
+def fields(event: DomainEvent, *names: str) -> EntityKey:
+    """``(platform_id, data.<name>, ...)`` of ``event``."""
+    return (event.platform_id, *(getattr(event.data, name) for name in names))
+
+
+def entity_key(*names: str) -> Callable[[DomainEvent], EntityKey]:
+    """Key function ``event -> (platform_id, data.<name>, ...)``."""
+
+    def key(event: DomainEvent) -> EntityKey:
+        return fields(event, *names)
+
+    return key
+
+
+def final_rows(events: Iterable[DomainEvent], key: str, *extra: str) -> list[EntityKey]:
+    """Rows ``(platform_id, data.<key>, data.<extra>...)`` for a final flag (deletion,
+    revocation): one per entity (the first event's extras win), sorted by key.
+    """
+    rows: dict[EntityKey, EntityKey] = {}
+    for event in events:
+        rows.setdefault(fields(event, key), fields(event, key, *extra))
+    return [rows[k] for k in sorted(rows)]
+
+
+def by_time(event: DomainEvent) -> datetime:
+    """Version of state events and toggles: the CloudEvents ``time``."""
+    return event.time

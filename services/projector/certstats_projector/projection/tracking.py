@@ -1,0 +1,83 @@
+"""Tracking tables written in the batch transaction: applied event ids, consumer offsets and
+the watermark (SPEC.md §1 exactly-once effect, §5.6 freshness, §6 lag).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from certstats_contracts.envelope import DomainEvent
+
+from .sql import execute_rows
+
+RECORD_APPLIED_SQL = """
+INSERT INTO applied_events (platform_id, event_id)
+SELECT * FROM unnest($1::text[], $2::text[])
+ON CONFLICT DO NOTHING
+RETURNING platform_id, event_id
+"""
+
+ADVANCE_OFFSETS_SQL = """
+INSERT INTO consumer_offsets AS o (topic, partition, next_offset)
+SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])
+ON CONFLICT (topic, partition) DO UPDATE
+SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset), updated_at = now()
+"""
+
+ADVANCE_WATERMARKS_SQL = """
+INSERT INTO watermarks AS w (platform_id, data_as_of, applied_events)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
+ON CONFLICT (platform_id) DO UPDATE
+SET data_as_of = GREATEST(w.data_as_of, EXCLUDED.data_as_of),
+    applied_events = w.applied_events + EXCLUDED.applied_events
+"""
+
+STORED_OFFSETS_SQL = """
+SELECT topic, partition, next_offset FROM consumer_offsets WHERE topic = any($1::text[])
+"""
+
+
+async def keep_new(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> list[DomainEvent]:
+    """Record the batch's event ids and return the events never applied before, in order.
+
+    The same ``(platform_id, id)`` seen earlier (in a past batch or earlier in this one) is
+    the same event and is dropped (SPEC.md §3).
+    """
+    first: dict[tuple[str, str], DomainEvent] = {}
+    for event in events:
+        first.setdefault((event.platform_id, event.id), event)
+    keys = sorted(first)
+    inserted = await conn.fetch(RECORD_APPLIED_SQL, [k[0] for k in keys], [k[1] for k in keys])
+    fresh = {(r["platform_id"], r["event_id"]) for r in inserted}
+    return [event for key, event in first.items() if key in fresh]
+
+
+async def advance_offsets(
+    conn: asyncpg.Connection, next_offsets: Mapping[tuple[str, int], int]
+) -> None:
+    """Store the next offset to read per (topic, partition); offsets never move back."""
+    rows = [
+        (topic, partition, offset) for (topic, partition), offset in sorted(next_offsets.items())
+    ]
+    await execute_rows(conn, ADVANCE_OFFSETS_SQL, rows)
+
+
+async def advance_watermarks(conn: asyncpg.Connection, applied: Sequence[DomainEvent]) -> None:
+    """Per platform: newest event time seen (never moves back) and applied-event count."""
+    newest: dict[str, tuple[datetime, int]] = {}
+    for event in applied:
+        time, count = newest.get(event.platform_id, (event.time, 0))
+        newest[event.platform_id] = (max(time, event.time), count + 1)
+    rows = [(platform, time, count) for platform, (time, count) in sorted(newest.items())]
+    await execute_rows(conn, ADVANCE_WATERMARKS_SQL, rows)
+
+
+async def read_offsets(
+    conn: asyncpg.Connection, topics: Sequence[str]
+) -> dict[tuple[str, int], int]:
+    """Stored next offsets of ``topics`` (search_path already set to the generation)."""
+    rows = await conn.fetch(STORED_OFFSETS_SQL, list(topics))
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}

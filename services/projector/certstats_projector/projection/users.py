@@ -1,0 +1,86 @@
+"""Users, their group memberships and their status (SPEC.md §2 User, §3 ``user.*``).
+
+- ``user.registered`` / ``user.updated``: the full profile, last writer wins by event time;
+  an applied profile rewrites the user's ``group_memberships`` from ``group_ids``.
+- ``user.deleted`` / ``user.reactivated``: a toggle of ``status``, last writer wins by event
+  time, versioned apart from the profile so a later profile never undoes a deletion.
+"""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from certstats_contracts.events import UserState
+
+from .reduce import EventsByType, by_time, entity_key, latest, payload
+from .sql import execute_rows
+
+USER_STATE_TYPES = ("user.registered", "user.updated")
+USER_STATUS = {"user.deleted": "deleted", "user.reactivated": "active"}
+
+UPSERT_USER_STATE_SQL = """
+WITH applied AS (
+    INSERT INTO users AS u (platform_id, user_id, first_name, last_name, email, registered_at,
+                            custom_fields, group_ids, state_event_at)
+    SELECT platform_id, user_id, first_name, last_name, email, registered_at,
+           custom_fields::jsonb, ARRAY(SELECT jsonb_array_elements_text(group_ids::jsonb)),
+           state_event_at
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                $6::timestamptz[], $7::text[], $8::text[], $9::timestamptz[])
+         AS i(platform_id, user_id, first_name, last_name, email, registered_at,
+              custom_fields, group_ids, state_event_at)
+    ON CONFLICT (platform_id, user_id) DO UPDATE
+    SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+        email = EXCLUDED.email, registered_at = EXCLUDED.registered_at,
+        custom_fields = EXCLUDED.custom_fields, group_ids = EXCLUDED.group_ids,
+        state_event_at = EXCLUDED.state_event_at
+    WHERE u.state_event_at IS NULL OR u.state_event_at <= EXCLUDED.state_event_at
+    RETURNING u.platform_id, u.user_id, u.group_ids
+), left_groups AS (
+    DELETE FROM group_memberships m USING applied a
+    WHERE m.platform_id = a.platform_id AND m.user_id = a.user_id
+      AND m.group_id <> ALL (a.group_ids)
+)
+INSERT INTO group_memberships (platform_id, group_id, user_id)
+SELECT a.platform_id, g.group_id, a.user_id
+FROM applied a CROSS JOIN LATERAL unnest(a.group_ids) AS g(group_id)
+ON CONFLICT DO NOTHING
+"""
+
+UPSERT_USER_STATUS_SQL = """
+INSERT INTO users AS u (platform_id, user_id, status, status_event_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+ON CONFLICT (platform_id, user_id) DO UPDATE
+SET status = EXCLUDED.status, status_event_at = EXCLUDED.status_event_at
+WHERE u.status_event_at IS NULL OR u.status_event_at <= EXCLUDED.status_event_at
+"""
+
+_BY_USER = entity_key("user_id")
+
+
+async def apply_users(conn: asyncpg.Connection, batch: EventsByType) -> None:
+    """Apply the batch's user profiles, then its status toggles."""
+    states = []
+    for event in latest(batch.of(*USER_STATE_TYPES), _BY_USER, by_time):
+        user = payload(event, UserState)
+        states.append(
+            (
+                event.platform_id,
+                user.user_id,
+                user.first_name,
+                user.last_name,
+                user.email,
+                user.registered_at,
+                json.dumps(user.custom_fields),
+                json.dumps(list(dict.fromkeys(user.group_ids))),
+                event.time,
+            )
+        )
+    await execute_rows(conn, UPSERT_USER_STATE_SQL, states)
+    toggles = [
+        (*_BY_USER(event), USER_STATUS[event.type], event.time)
+        for event in latest(batch.of(*USER_STATUS), _BY_USER, by_time)
+    ]
+    await execute_rows(conn, UPSERT_USER_STATUS_SQL, toggles)

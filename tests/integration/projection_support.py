@@ -1,0 +1,75 @@
+"""Helpers for the projection tests: build events, apply them, read rows back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.events import EVENT_DATA_MODELS
+from certstats_projector import generations
+from certstats_projector.projection import AppliedBatch, apply_batch
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+PLATFORM = "acme"
+
+
+def at(minutes: int) -> datetime:
+    """An instant ``minutes`` after T0."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def event(
+    event_type: str, time: int, *, platform: str = PLATFORM, event_id: str | None = None, **data: Any
+) -> DomainEvent:
+    """A validated event of ``event_type`` at ``at(time)``, with a fresh id unless given."""
+    return DomainEvent(
+        id=event_id or str(uuid.uuid4()),
+        type=event_type,
+        time=at(time),
+        platform_id=platform,
+        data=EVENT_DATA_MODELS[event_type].model_validate(data),
+    )
+
+
+class Projection:
+    """A migrated database and its current generation schema, for one test."""
+
+    def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
+        self.conn = conn
+        self.schema = schema
+
+    async def apply(
+        self, events: Sequence[DomainEvent], offsets: dict[tuple[str, int], int] | None = None
+    ) -> AppliedBatch:
+        """Apply ``events`` as one batch."""
+        return await apply_batch(self.conn, self.schema, events, offsets or {})
+
+    async def rows(self, table: str, order_by: str = "1, 2") -> list[dict[str, Any]]:
+        """Every row of ``table`` as dicts (table names come from the test code)."""
+        records = await self.conn.fetch(f"SELECT * FROM {self.schema}.{table} ORDER BY {order_by}")
+        return [dict(r) for r in records]
+
+    async def row(self, table: str, **key: str) -> dict[str, Any] | None:
+        """The row of ``table`` matching ``key`` columns (platform defaults to PLATFORM)."""
+        key.setdefault("platform_id", PLATFORM)
+        where = " AND ".join(f"{column} = ${i}" for i, column in enumerate(key, start=1))
+        record = await self.conn.fetchrow(
+            f"SELECT * FROM {self.schema}.{table} WHERE {where}", *key.values()
+        )
+        return None if record is None else dict(record)
+
+
+@asynccontextmanager
+async def projection(database_url: str) -> AsyncIterator[Projection]:
+    """Connect to ``database_url``, migrate it, and yield a :class:`Projection`."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield Projection(conn, await generations.migrate(conn))
+    finally:
+        await conn.close()
