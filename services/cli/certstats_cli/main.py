@@ -13,3 +13,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+from certstats_cli import import_command  # noqa: E402
+
+app.command("import-oulad")(import_command.import_oulad)
