@@ -50,7 +50,8 @@ class CsvFile:
                     for row in reader:
                         yield reader.line_num, self._check_row(reader.line_num, row)
                 except csv.Error as exc:
-                    raise self.error(reader.line_num, f"malformed CSV: {exc}") from None
+                    line = reader.reader.line_num  # DictReader.line_num lags on errors
+                    raise self.error(line, f"malformed CSV: {exc}") from None
         except FileNotFoundError:
             raise self.error(0, "file not found") from None
         except UnicodeDecodeError as exc:
