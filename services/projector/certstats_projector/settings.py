@@ -1,0 +1,66 @@
+"""Projector settings from the environment (prefix ``CERTSTATS_``), SPEC.md sections 1, 3, 6."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from certstats_contracts.envelope import DEFAULT_TOPIC
+
+
+class ProjectorSettings(BaseSettings):
+    """Everything the projector needs to run; one instance per process.
+
+    Example: ``CERTSTATS_DATABASE_URL=postgresql://postgres@127.0.0.1/certstats``,
+    ``CERTSTATS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092``, ``CERTSTATS_TOPICS='["lms.events"]'``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CERTSTATS_", frozen=True)
+
+    database_url: str = Field(
+        description="asyncpg DSN of the read-model database.",
+        examples=["postgresql://postgres@127.0.0.1:5432/certstats"],
+    )
+    kafka_bootstrap_servers: str = Field(
+        description="Comma-separated host:port list of Kafka brokers.",
+        examples=["127.0.0.1:9092"],
+    )
+    topics: list[str] = Field(
+        default=[DEFAULT_TOPIC], min_length=1, description="Topics to project (SPEC.md §3)."
+    )
+    consumer_group: str = Field(default="certstats-projector", min_length=1)
+    batch_max_records: int = Field(
+        default=5000, ge=1, description="Most records applied in one PostgreSQL transaction."
+    )
+    batch_timeout_ms: int = Field(
+        default=200, ge=0, description="How long a fetch waits for records when none are buffered."
+    )
+    max_partition_fetch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    pool_min_size: int = Field(default=1, ge=1)
+    pool_max_size: int = Field(default=4, ge=1)
+    retry_initial_s: float = Field(
+        default=0.2, gt=0, description="First back-off after a failed batch transaction (s)."
+    )
+    retry_max_s: float = Field(default=10.0, gt=0, description="Back-off ceiling (s).")
+    revoke_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="On a rebalance, how long to wait for the in-flight batch to commit (s).",
+    )
+    create_dlq_topics: bool = Field(
+        default=True, description="Create missing `<topic>.dlq` topics on start (1 partition)."
+    )
+    dlq_replication_factor: int = Field(default=1, ge=1)
+    http_host: str = Field(default="127.0.0.1")
+    http_port: int | None = Field(
+        default=8081, ge=0, le=65535, description="/healthz, /readyz, /metrics; None disables."
+    )
+    lag_refresh_s: float = Field(default=2.0, gt=0, description="Lag gauge refresh period (s).")
+    log_level: str = Field(default="INFO")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_dsn(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must be a postgresql:// DSN")
+        return value

@@ -1,0 +1,120 @@
+"""Helpers for the projector's Kafka tests: publish real messages, read a DLQ, snapshot the
+read models, and build the expected read models by applying the same events directly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from certstats_contracts.envelope import DomainEvent, MalformedEvent, UnknownEventType, parse_event
+from certstats_projector import generations
+from certstats_projector.projection import apply_batch
+from certstats_projector.settings import ProjectorSettings
+
+READ_MODEL_TABLES = (
+    "users",
+    "group_memberships",
+    "groups",
+    "group_roles",
+    "certificates",
+    "paths",
+    "path_sessions",
+    "enrollments",
+    "certificate_grants",
+    "applied_events",
+    "watermarks",
+)
+Message = tuple[bytes | None, bytes]
+
+
+def settings_for(database_url: str, bootstrap: str, topic: str, **extra: Any) -> ProjectorSettings:
+    """Projector settings for one test: its own topic and group, no HTTP server by default."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "kafka_bootstrap_servers": bootstrap,
+        "topics": [topic],
+        "consumer_group": f"g-{topic}",
+        "http_port": None,
+        "retry_initial_s": 0.05,
+        "lag_refresh_s": 0.2,
+    }
+    return ProjectorSettings(**(values | extra))
+
+
+async def publish(bootstrap: str, topic: str, messages: Iterable[Message]) -> dict[int, int]:
+    """Publish ``messages`` (key, value) in order; returns partition -> next offset (end)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key) for key, value in messages]
+        ends: dict[int, int] = {}
+        for meta in await asyncio.gather(*futures):
+            ends[meta.partition] = max(ends.get(meta.partition, 0), meta.offset + 1)
+        return ends
+    finally:
+        await producer.stop()
+
+
+async def read_all(bootstrap: str, topic: str, count: int) -> list[ConsumerRecord[Any, Any]]:
+    """The first ``count`` records of ``topic`` (all partitions), waiting up to 20 s."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    records: list[ConsumerRecord[Any, Any]] = []
+    try:
+        async with asyncio.timeout(20):
+            while len(records) < count:
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def valid_events(messages: Iterable[Message]) -> list[DomainEvent]:
+    """The events the projector must apply: every message that parses, in order."""
+    events = []
+    for _, value in messages:
+        try:
+            events.append(parse_event(value))
+        except (MalformedEvent, UnknownEventType):
+            continue
+    return events
+
+
+async def snapshot(conn: asyncpg.Connection, schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every read-model table of ``schema``, sorted (test-owned table names)."""
+    result = {}
+    for table in READ_MODEL_TABLES:
+        rows = await conn.fetch(f"SELECT * FROM {schema}.{table}")
+        result[table] = sorted(tuple(row.values()) for row in rows)
+    return result
+
+
+async def expected_snapshot(
+    database_url: str, events: Sequence[DomainEvent]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Read models of one uninterrupted in-order application of ``events`` (a fresh
+    generation schema in the same database, applied directly, in one batch)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await generations.migrate(conn)
+        schema = await generations.create_building_generation(conn)
+        await apply_batch(conn, schema, events, {})
+        return await snapshot(conn, schema)
+    finally:
+        await conn.close()
+
+
+async def projected(database_url: str) -> tuple[dict[str, list[tuple[Any, ...]]], dict[int, int]]:
+    """Snapshot of the current generation and its stored offsets (partition -> next offset)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        schema = await generations.current_schema(conn)
+        rows = await conn.fetch(f"SELECT partition, next_offset FROM {schema}.consumer_offsets")
+        return await snapshot(conn, schema), {r["partition"]: r["next_offset"] for r in rows}
+    finally:
+        await conn.close()
