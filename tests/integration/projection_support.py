@@ -25,7 +25,12 @@ def at(minutes: int) -> datetime:
 
 
 def event(
-    event_type: str, time: int, *, platform: str = PLATFORM, event_id: str | None = None, **data: Any
+    event_type: str,
+    time: int,
+    *,
+    platform: str = PLATFORM,
+    event_id: str | None = None,
+    **data: Any,
 ) -> DomainEvent:
     """A validated event of ``event_type`` at ``at(time)``, with a fresh id unless given."""
     return DomainEvent(
@@ -73,3 +78,67 @@ async def projection(database_url: str) -> AsyncIterator[Projection]:
         yield Projection(conn, await generations.migrate(conn))
     finally:
         await conn.close()
+
+
+def user_state(
+    user_id: str,
+    time: int,
+    *,
+    kind: str = "user.registered",
+    groups: Sequence[str] = (),
+    first_name: str = "Zoë",
+    **data: Any,
+) -> DomainEvent:
+    """A ``user.registered`` (or ``kind``) event with a full profile."""
+    return event(
+        kind,
+        time,
+        user_id=user_id,
+        first_name=first_name,
+        last_name="Núñez",
+        email=f"{user_id}@learners.example",
+        registered_at=at(0),
+        group_ids=list(groups),
+        **data,
+    )
+
+
+def session_state(session_id: str, time: int, *, path_id: str = "p1", **data: Any) -> DomainEvent:
+    """A ``path_session.created`` event starting at T0, ending a day later."""
+    data.setdefault("name", f"Session {session_id}")
+    return event(
+        data.pop("kind", "path_session.created"),
+        time,
+        session_id=session_id,
+        path_id=path_id,
+        starts_at=at(0),
+        ends_at=at(24 * 60),
+        **data,
+    )
+
+
+def enrollment(enrollment_id: str, time: int, *, user_id: str = "u1", **data: Any) -> DomainEvent:
+    """An ``enrollment.created`` event in session ``s1`` (override with ``session_id=``)."""
+    data.setdefault("session_id", "s1")
+    data.setdefault("method", "assigned")
+    return event(
+        "enrollment.created",
+        time,
+        enrollment_id=enrollment_id,
+        user_id=user_id,
+        enrolled_at=at(time),
+        **data,
+    )
+
+
+def grant(grant_id: str, time: int, *, user_id: str = "u1", **data: Any) -> DomainEvent:
+    """A ``certificate.granted`` event of certificate ``c1`` delivered at ``at(time)``."""
+    data.setdefault("certificate_id", "c1")
+    return event(
+        "certificate.granted",
+        time,
+        grant_id=grant_id,
+        user_id=user_id,
+        delivered_at=at(time),
+        **data,
+    )
