@@ -14,6 +14,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-from certstats_cli import import_command  # noqa: E402
+from certstats_cli import import_command, projector_command  # noqa: E402
 
 app.command("import-oulad")(import_command.import_oulad)
+app.command("projector")(projector_command.projector)
+app.command("migrate")(projector_command.migrate)

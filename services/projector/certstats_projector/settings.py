@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certstats_contracts.envelope import DEFAULT_TOPIC
@@ -15,13 +15,18 @@ class ProjectorSettings(BaseSettings):
     ``CERTSTATS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092``, ``CERTSTATS_TOPICS='["lms.events"]'``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="CERTSTATS_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="CERTSTATS_", frozen=True, populate_by_name=True)
 
     database_url: str = Field(
         description="asyncpg DSN of the read-model database.",
         examples=["postgresql://postgres@127.0.0.1:5432/certstats"],
     )
     kafka_bootstrap_servers: str = Field(
+        validation_alias=AliasChoices(
+            "kafka_bootstrap_servers",
+            "CERTSTATS_KAFKA_BOOTSTRAP_SERVERS",
+            "CERTSTATS_KAFKA_BOOTSTRAP",  # the importer's name for it
+        ),
         description="Comma-separated host:port list of Kafka brokers.",
         examples=["127.0.0.1:9092"],
     )
