@@ -1,0 +1,48 @@
+"""Composition root of the query API: settings -> pool -> token verifier -> FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from fastapi import FastAPI
+
+from certstats_query_api import ops, routes
+from certstats_query_api.auth import TokenVerifier
+from certstats_query_api.problems import install_problem_handlers
+from certstats_query_api.settings import ApiSettings
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    """The query API (SPEC.md §5) reading the database of ``settings``.
+
+    The asyncpg pool is created in the lifespan (never at import time) and closed at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(
+            settings.database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+        )
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="certstats query API",
+        version="1.0.0",
+        summary="Path-certificate statistics of an LMS platform (SPEC.md section 5).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings)
+    app.state.metrics = ops.ApiMetrics()
+    app.add_middleware(ops.ObservabilityMiddleware, metrics=app.state.metrics)
+    install_problem_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(routes.router)
+    return app

@@ -1,0 +1,69 @@
+"""FastAPI dependencies: the requester and the common query parameters (SPEC.md §4, §5).
+
+Parameters are declared as strings (so they appear in OpenAPI) and parsed by
+:mod:`certstats_query_api.params`, whose errors name the bad parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from certstats_query_api.auth import Requester, TokenVerifier
+from certstats_query_api.pages import Page, parse_page
+from certstats_query_api.params import Filters, parse_filters
+
+
+def requester(request: Request, authorization: Annotated[str | None, Header()] = None) -> Requester:
+    """The authenticated requester (401 problem otherwise)."""
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.requester(authorization)
+
+
+def filters(
+    request: Request,
+    registered_from: Annotated[str | None, Query(description="YYYY-MM-DD, in tz")] = None,
+    registered_to: Annotated[str | None, Query(description="YYYY-MM-DD, in tz, inclusive")] = None,
+    group_id: Annotated[list[str] | None, Query(description="Repeatable; subgroups too")] = None,
+    user_status: Annotated[str | None, Query(description="active (default), deleted, all")] = None,
+    as_of: Annotated[str | None, Query(description="RFC 3339 instant; default now")] = None,
+    tz: Annotated[str | None, Query(description="IANA time zone of dates")] = None,
+    expiring_within_days: Annotated[str | None, Query(description="Default 30")] = None,
+) -> Filters:
+    """The user filters; ``custom_field[<name>]=<value>`` pairs are read from the raw query."""
+    return parse_filters(
+        registered_from=registered_from,
+        registered_to=registered_to,
+        group_ids=group_id or [],
+        query_items=request.query_params.multi_items(),
+        user_status=user_status,
+        as_of=as_of,
+        tz=tz,
+        default_tz=request.app.state.settings.tz,
+        expiring_within_days=expiring_within_days,
+        now=datetime.now(UTC),
+    )
+
+
+def page_of(kind: str) -> Callable[..., Page]:
+    """A dependency parsing ``sort``, ``limit`` and ``cursor`` of list ``kind``."""
+
+    def page(
+        sort: Annotated[str | None, Query(description="Sort key; prefix - for desc")] = None,
+        limit: Annotated[str | None, Query(description="1-1000, default 50")] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    ) -> Page:
+        return parse_page(kind, sort, limit, cursor)
+
+    return page
+
+
+RequesterDep = Annotated[Requester, Depends(requester)]
+FiltersDep = Annotated[Filters, Depends(filters)]
+SearchDep = Annotated[
+    str | None, Query(description="Search: title, or learner name/email", max_length=200)
+]
+BomDep = Annotated[bool, Query(description="false omits the UTF-8 BOM")]

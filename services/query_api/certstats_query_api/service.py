@@ -1,0 +1,112 @@
+"""The statistics read side (SPEC.md §4-§5): access checks, pages and streamed lists.
+
+Works on a connection inside a :class:`~certstats_query_api.db.Snapshot`; knows nothing of
+HTTP beyond raising :class:`~certstats_query_api.problems.ApiProblem`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from certstats_query_api.auth import Requester
+from certstats_query_api.pages import Page, encode_cursor
+from certstats_query_api.params import Filters
+from certstats_query_api.problems import FORBIDDEN, NOT_FOUND, bad_parameter
+from certstats_query_api.sql.queries import ACCESS_SQL, LIST_SQL, WATERMARK_SQL
+
+SQL_KIND = {
+    "certificates": "certificates",
+    "paths": "paths",
+    "learners": "learners",
+    "certified_learners": "learners",
+    "history": "history",
+}
+"""List kind -> SQL/sort/row-format kind (certified learners are learners, SPEC.md §5.1)."""
+
+_STREAM_PREFETCH = 500
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """One list request: ``kind`` (a key of :data:`SQL_KIND`), who asks, the filters, the
+    certificate / learner it is about (None for the certificate list), the search text ``q``
+    and the page."""
+
+    kind: str
+    requester: Requester
+    filters: Filters
+    page: Page
+    certificate_id: str | None = None
+    user_id: str | None = None
+    q: str | None = None
+
+    def sql(self, *, everything: bool = False) -> tuple[str, tuple[Any, ...]]:
+        """The static SQL text of this list and its arguments."""
+        text = LIST_SQL[(SQL_KIND[self.kind], self.page.sort)]
+        if self.kind == "paths":
+            head: tuple[Any, ...] = (self.requester.platform_id, self.certificate_id)
+        else:
+            head = self.filters.sql_args(self.requester, self.certificate_id) + self._extras()
+        return text, head + self.page.sql_args(everything=everything)
+
+    def _extras(self) -> tuple[Any, ...]:
+        if self.kind == "certificates":
+            return (self.q,)
+        if self.kind == "history":
+            return (self.user_id,)
+        return (self.kind == "certified_learners", self.q)
+
+
+async def check_access(conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest) -> None:
+    """Raise 403 when the requester has no role, 404 when the certificate (or the learner's
+    link to it) is outside the scope (SPEC.md §4, §5.3)."""
+    args = request.filters.sql_args(request.requester, request.certificate_id)
+    access = await conn.fetchrow(ACCESS_SQL, *args, request.user_id)
+    assert access is not None
+    if not access["has_role"]:
+        raise FORBIDDEN
+    if request.certificate_id is not None and not access["certificate_in_scope"]:
+        raise NOT_FOUND
+    if request.user_id is not None and not access["learner_in_scope"]:
+        raise NOT_FOUND
+
+
+async def data_as_of(conn: asyncpg.pool.PoolConnectionProxy, platform_id: str) -> datetime | None:
+    """The platform's projection watermark: time of its newest applied event (SPEC.md §5.6)."""
+    watermark: datetime | None = await conn.fetchval(WATERMARK_SQL, platform_id)
+    return watermark
+
+
+async def fetch_page(
+    conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest
+) -> tuple[list[asyncpg.Record], str | None]:
+    """One page of rows and the cursor of the next page (None on the last page).
+
+    Raises:
+        ApiProblem: 400 ``cursor`` when a forged cursor holds a key of the wrong type.
+    """
+    text, args = request.sql()
+    try:
+        records = await conn.fetch(text, *args)
+    except asyncpg.DataError:
+        raise bad_parameter("cursor", "not a cursor of this list and sort") from None
+    limit = request.page.limit
+    if len(records) <= limit:
+        return records, None
+    last = records[limit - 1]
+    return records[:limit], encode_cursor(request.page.sort, last["sort_key"], last["row_id"])
+
+
+async def stream_rows(
+    conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest
+) -> AsyncIterator[asyncpg.Record]:
+    """Every row of the list after the page's cursor (if any), fetched through a server-side
+    cursor a few hundred rows at a time; the connection must be inside a transaction."""
+    text, args = request.sql(everything=True)
+    async for record in conn.cursor(text, *args, prefetch=_STREAM_PREFETCH):
+        yield record

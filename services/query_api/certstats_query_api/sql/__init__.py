@@ -1,0 +1,1 @@
+"""SQL of the query API: static texts over the read models of the current generation."""

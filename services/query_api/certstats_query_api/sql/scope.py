@@ -1,0 +1,163 @@
+"""The CTE prefix every statistics query starts with: visibility, scope and population.
+
+SPEC.md §2 (visibility, statuses), §4 (scopes), §5 (population) and docs/DECISIONS.md
+("Statistics and scopes"). The text is static; every query built on it binds the same first
+eleven parameters (see :class:`certstats_query_api.params.StatsParams`):
+
+    $1 platform_id text        $2 requester user_id text      $3 platform_admin bool
+    $4 as_of timestamptz       $5 registered_from timestamptz $6 registered_before timestamptz
+    $7 group_ids text[]        $8 custom_fields jsonb          $9 user_status text
+    $10 expiring_until timestamptz (as_of + W)                 $11 certificate_id text
+
+Nullable filters ($5-$8, $11) mean "no filter". CTEs defined here:
+
+- ``role_groups``: groups (and their subgroups) where the requester holds a granted role;
+- ``filter_groups``: the ``group_id`` filter groups and their subgroups;
+- ``taught_paths``: paths of the non-deleted sessions the requester instructs (a role even
+  when the path is deleted or unknown, docs/DECISIONS.md "No role");
+- ``my_paths``: non-deleted paths the requester authors or instructs a session of;
+- ``cert_enrollments``: visible enrollments in sessions granting a known, non-deleted certificate;
+- ``cert_grants``: visible grants delivered at or before ``as_of``;
+- ``links``: (certificate_id, user_id, enrolled, certified) linked pairs;
+- ``scoped_links``: the links inside the requester's scope;
+- ``population_links``: the scoped links of learners matching the user filters;
+- ``latest_grants``: the most recent visible grant per (certificate, learner) with its status;
+- ``scope_certificates``: the certificates in scope.
+
+A group known only from references (no row) counts as a non-deleted root group.
+"""
+
+from __future__ import annotations
+
+STATUS_SQL = (
+    "CASE WHEN {g}.expires_at IS NULL OR {g}.expires_at > $10 THEN 'valid'"
+    " WHEN {g}.expires_at > $4 THEN 'expiring_soon' ELSE 'expired' END"
+)
+"""Certificate status of a grant at ``as_of`` (SPEC.md §2); format ``g`` with the row alias."""
+
+GRANT_RECENCY_SQL = "{g}.delivered_at DESC, {g}.expires_at DESC NULLS FIRST, {g}.grant_id DESC"
+"""Most recent grant first (SPEC.md §2 "Latest status": ties by expires_at, null greatest)."""
+
+_NOT_DELETED_GROUP = """NOT EXISTS (
+        SELECT 1 FROM groups dg
+        WHERE dg.platform_id = $1 AND dg.group_id = {col} AND dg.deleted)"""
+
+SCOPE_CTES = f"""
+WITH RECURSIVE
+role_groups (group_id) AS (
+    SELECT gr.group_id FROM group_roles gr
+    WHERE gr.platform_id = $1 AND gr.user_id = $2 AND gr.granted
+      AND {_NOT_DELETED_GROUP.format(col="gr.group_id")}
+    UNION
+    SELECT g.group_id FROM groups g JOIN role_groups r ON g.parent_group_id = r.group_id
+    WHERE g.platform_id = $1 AND NOT g.deleted
+),
+filter_groups (group_id) AS (
+    SELECT f.group_id FROM unnest($7::text[]) AS f (group_id)
+    WHERE {_NOT_DELETED_GROUP.format(col="f.group_id")}
+    UNION
+    SELECT g.group_id FROM groups g JOIN filter_groups f ON g.parent_group_id = f.group_id
+    WHERE g.platform_id = $1 AND NOT g.deleted
+),
+group_learners AS (
+    SELECT DISTINCT m.user_id FROM group_memberships m JOIN role_groups r USING (group_id)
+    WHERE m.platform_id = $1
+),
+taught_paths AS (
+    SELECT s.path_id FROM path_sessions s
+    WHERE s.platform_id = $1 AND NOT s.deleted AND $2 = ANY (s.instructor_ids)
+),
+my_paths AS (
+    SELECT p.path_id, p.certificate_id FROM paths p
+    WHERE p.platform_id = $1 AND NOT p.deleted AND p.state_event_at IS NOT NULL
+      AND ($2 = ANY (p.author_ids) OR p.path_id IN (SELECT path_id FROM taught_paths))
+),
+known_certificates AS (
+    SELECT c.certificate_id, c.title, c.owner_group_id, c.validity_months FROM certificates c
+    WHERE c.platform_id = $1 AND NOT c.deleted AND c.state_event_at IS NOT NULL
+      AND ($11::text IS NULL OR c.certificate_id = $11)
+),
+granting_sessions AS (
+    SELECT s.session_id, s.name AS session_name, s.starts_at, s.archived,
+           p.path_id, p.name AS path_name, p.certificate_id
+    FROM path_sessions s
+    JOIN paths p ON p.platform_id = s.platform_id AND p.path_id = s.path_id
+                AND NOT p.deleted AND p.state_event_at IS NOT NULL
+    JOIN known_certificates kc ON kc.certificate_id = p.certificate_id
+    WHERE s.platform_id = $1 AND NOT s.deleted AND s.state_event_at IS NOT NULL
+),
+cert_enrollments AS (
+    SELECT e.enrollment_id, e.user_id, e.enrolled_at, e.automatic_reenrollment, e.path_status,
+           gs.*
+    FROM enrollments e JOIN granting_sessions gs ON gs.session_id = e.session_id
+    WHERE e.platform_id = $1 AND NOT e.deleted
+),
+cert_grants AS (
+    SELECT g.grant_id, g.certificate_id, g.user_id, g.enrollment_id, g.session_id,
+           g.delivered_at, g.expires_at
+    FROM certificate_grants g JOIN known_certificates kc USING (certificate_id)
+    WHERE g.platform_id = $1 AND NOT g.revoked AND g.delivered_at <= $4
+      AND NOT EXISTS (
+          SELECT 1 FROM enrollments e
+          LEFT JOIN path_sessions s ON s.platform_id = $1 AND s.session_id = e.session_id
+          LEFT JOIN paths p ON p.platform_id = $1 AND p.path_id = s.path_id
+          WHERE e.platform_id = $1 AND e.enrollment_id = g.enrollment_id
+            AND (e.deleted OR coalesce(s.deleted, false) OR coalesce(p.deleted, false)))
+      AND NOT EXISTS (
+          SELECT 1 FROM path_sessions s
+          LEFT JOIN paths p ON p.platform_id = $1 AND p.path_id = s.path_id
+          WHERE s.platform_id = $1 AND s.session_id = g.session_id
+            AND (s.deleted OR coalesce(p.deleted, false)))
+),
+links AS (
+    SELECT l.certificate_id, l.user_id,
+           bool_or(l.enrolled) AS enrolled, bool_or(l.certified) AS certified
+    FROM (
+        SELECT certificate_id, user_id, NOT archived AS enrolled, false AS certified
+        FROM cert_enrollments
+        UNION ALL
+        SELECT certificate_id, user_id, false, true FROM cert_grants
+    ) l
+    GROUP BY l.certificate_id, l.user_id
+),
+path_scope_pairs AS (
+    SELECT DISTINCT ce.certificate_id, ce.user_id
+    FROM cert_enrollments ce JOIN my_paths mp USING (path_id)
+),
+scoped_links AS (
+    SELECT l.* FROM links l
+    WHERE $3
+       OR l.user_id IN (SELECT user_id FROM group_learners)
+       OR (l.certificate_id, l.user_id) IN (SELECT certificate_id, user_id FROM path_scope_pairs)
+),
+population_links AS (
+    SELECT sl.* FROM scoped_links sl
+    LEFT JOIN users u ON u.platform_id = $1 AND u.user_id = sl.user_id
+    WHERE ($9 = 'all' OR coalesce(u.status, 'active') = $9)
+      AND ($5::timestamptz IS NULL OR u.registered_at >= $5)
+      AND ($6::timestamptz IS NULL OR u.registered_at < $6)
+      AND ($7::text[] IS NULL OR EXISTS (
+          SELECT 1 FROM group_memberships m JOIN filter_groups f USING (group_id)
+          WHERE m.platform_id = $1 AND m.user_id = sl.user_id))
+      AND ($8::jsonb IS NULL OR NOT EXISTS (
+          SELECT 1 FROM jsonb_each($8::jsonb) AS cf (name, wanted)
+          WHERE NOT coalesce(cf.wanted ? (u.custom_fields ->> cf.name), false)))
+),
+latest_grants AS (
+    SELECT DISTINCT ON (g.certificate_id, g.user_id)
+           g.certificate_id, g.user_id, g.delivered_at, g.expires_at,
+           {STATUS_SQL.format(g="g")} AS status
+    FROM cert_grants g
+    ORDER BY g.certificate_id, g.user_id, {GRANT_RECENCY_SQL.format(g="g")}
+),
+scope_certificates AS (
+    SELECT kc.* FROM known_certificates kc
+    WHERE $3
+       OR kc.certificate_id IN (SELECT certificate_id FROM my_paths)
+       OR kc.owner_group_id IN (SELECT group_id FROM role_groups)
+       OR kc.certificate_id IN (
+           SELECT certificate_id FROM links
+           WHERE user_id IN (SELECT user_id FROM group_learners))
+)
+"""
+"""``WITH RECURSIVE ...`` prefix; append the final ``SELECT`` of a query to it."""
