@@ -8,6 +8,7 @@ same ids (docs/DECISIONS.md, "OULAD importer").
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 
@@ -81,5 +82,14 @@ def grant_id(module: str, presentation: str, student: int) -> str:
 
 
 def event_id(event_type: str, *entity_ids: str) -> str:
-    """UUIDv5 (in :data:`EVENT_ID_NAMESPACE`) of ``"<type>/<id>/<id>..."``."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, "/".join((event_type, *entity_ids))))
+    """UUIDv5 (in :data:`EVENT_ID_NAMESPACE`) of ``"<type>/<id>/<id>..."``.
+
+    Equal to ``str(uuid.uuid5(EVENT_ID_NAMESPACE, name))``, without building a ``UUID``
+    object (about 4x faster over the ~135k events of the dataset).
+    """
+    name = "/".join((event_type, *entity_ids)).encode()
+    raw = bytearray(hashlib.sha1(EVENT_ID_NAMESPACE.bytes + name, usedforsecurity=False).digest())
+    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
