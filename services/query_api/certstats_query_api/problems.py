@@ -26,7 +26,7 @@ class ApiProblem(Exception):
     query parameter, ``invalid-params: [{"name", "reason"}]``."""
 
     def __init__(
-        self, status: int, title: str, detail: str, *, parameter: str | None = None
+        self, status: int, title: str, detail: str, *, parameter: tuple[str, str] | None = None
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -37,7 +37,7 @@ class ApiProblem(Exception):
 
 def bad_parameter(name: str, reason: str) -> ApiProblem:
     """A 400 naming the query parameter ``name`` and why it is wrong."""
-    return ApiProblem(400, "Bad request parameter", f"{name}: {reason}", parameter=name)
+    return ApiProblem(400, "Bad request parameter", f"{name}: {reason}", parameter=(name, reason))
 
 
 def unauthorized(reason: str) -> ApiProblem:
@@ -59,7 +59,8 @@ def problem_response(request: Request, problem: ApiProblem) -> JSONResponse:
         "instance": request.url.path,
     }
     if problem.parameter is not None:
-        body["invalid-params"] = [{"name": problem.parameter, "reason": problem.detail}]
+        name, reason = problem.parameter
+        body["invalid-params"] = [{"name": name, "reason": reason}]
     headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
     watermark = getattr(request.state, "data_as_of", None)
     if watermark is not None:

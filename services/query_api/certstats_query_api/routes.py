@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -32,7 +33,6 @@ _CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "CSV (SPEC.md §5.5)"}
 }
 router = APIRouter(prefix="/v1/path-certificates", tags=["statistics"], responses=_ERRORS)
-_BASE = "/v1/path-certificates"
 
 CertificatesPage = Annotated[Page, Depends(page_of("certificates"))]
 LearnersPage = Annotated[Page, Depends(page_of("learners"))]
@@ -40,10 +40,15 @@ PathsPage = Annotated[Page, Depends(page_of("paths"))]
 HistoryPageDep = Annotated[Page, Depends(page_of("history"))]
 
 
+def rfc3339(instant: datetime) -> str:
+    """``instant`` in UTC as RFC 3339 with ``Z``, as pydantic writes it in JSON bodies."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 async def _enter(request: Request, conn: Any, list_request: ListRequest) -> str | None:
     """Check access and publish the watermark for the response header; returns it."""
     watermark = await service.data_as_of(conn, list_request.requester.platform_id)
-    text = None if watermark is None else watermark.isoformat()
+    text = None if watermark is None else rfc3339(watermark)
     request.state.data_as_of = text
     await service.check_access(conn, list_request)
     return text
