@@ -84,5 +84,5 @@ async def _publish(
 
 
 def _fail(message: str) -> NoReturn:
-    _stderr.print(f"error: {message}", markup=False, highlight=False, style="red")
+    _stderr.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True, style="red")
     raise typer.Exit(code=1)

@@ -1,0 +1,49 @@
+"""``certstats import-oulad`` to JSON Lines, and its bad-input exit (SPEC.md section 7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from certstats_cli.import_command import import_oulad
+from certstats_importer.stream import oulad_events
+from tests.oulad_fixture import write_small_oulad
+
+
+def cli() -> typer.Typer:
+    """A command group holding only ``import-oulad`` (as registered in ``certstats_cli.main``)."""
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    app.command("import-oulad")(import_oulad)
+    return app
+
+
+def test_writes_json_lines_to_a_file(tmp_path: Path) -> None:
+    data_dir, out = write_small_oulad(tmp_path / "oulad"), tmp_path / "ou.jsonl"
+    result = CliRunner().invoke(cli(), ["import-oulad", str(data_dir), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == list(oulad_events(data_dir))
+
+
+def test_writes_json_lines_to_stdout_with_a_shift(tmp_path: Path) -> None:
+    data_dir = write_small_oulad(tmp_path)
+    result = CliRunner().invoke(cli(), ["import-oulad", str(data_dir), "--shift-years", "0"])
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first == next(oulad_events(data_dir, shift_years=0))
+    assert first["time"].startswith("2013-")
+
+
+def test_bad_input_names_file_and_line_and_exits_non_zero(tmp_path: Path) -> None:
+    data_dir = write_small_oulad(tmp_path)
+    courses = data_dir / "courses.csv"
+    courses.write_text(courses.read_text(encoding="utf-8") + '"AAA","2015J","x"\n')
+    result = CliRunner().invoke(cli(), ["import-oulad", str(data_dir), "-o", "-"])
+    assert result.exit_code == 1
+    assert f"{courses}:7:" in result.stderr
+    assert "'x' is not an integer" in result.stderr
+    assert result.stdout == ""
