@@ -1,0 +1,75 @@
+"""Comparable answers to every statistics request of one query (SPEC.md 5, 5.4).
+
+A *request* is ``(method, args)`` of the reference model's interface (``certificate_list``,
+``certificate``, ``certificate_paths``, ``certified_learners``, ``learners``, ``history``). An
+*answer* is the normalized result: rows sorted canonically, or ``"forbidden"`` / ``"not_found"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tests.reference import pools
+from tests.reference.model import Forbidden, NotFound, Query, ReferenceModel
+
+Request = tuple[str, tuple[str, ...]]
+Answer = Any
+
+PER_CERTIFICATE = ("certificate", "certificate_paths", "certified_learners", "learners")
+
+
+def requests_for(
+    certificates: tuple[str, ...] = (*pools.CERTS, "c9"),
+    learners: tuple[str, ...] = pools.LEARNERS,
+) -> list[Request]:
+    """The list, every per-certificate request, and every (certificate, learner) history."""
+    return [
+        ("certificate_list", ()),
+        *((name, (c,)) for c in certificates for name in PER_CERTIFICATE),
+        *(("history", (c, u)) for c in certificates for u in learners),
+    ]
+
+
+def normalize(result: Any) -> Answer:
+    """Rows in a canonical order (lists are unsorted sets of rows); single rows unchanged."""
+    if isinstance(result, list):
+        return sorted(result, key=lambda row: json.dumps(row, sort_keys=True))
+    return result
+
+
+def model_answer(model: ReferenceModel, query: Query, request: Request) -> Answer:
+    """The reference model's answer to ``request``."""
+    name, args = request
+    try:
+        return normalize(getattr(model, name)(query, *args))
+    except Forbidden:
+        return "forbidden"
+    except NotFound:
+        return "not_found"
+
+
+async def compare_all(
+    expected: Callable[[Request], Answer],
+    actual: Callable[[Request], Awaitable[Answer]],
+    requests: list[Request],
+) -> None:
+    """Assert ``actual`` equals ``expected`` for every request, naming the first mismatch."""
+    for request in requests:
+        want, got = expected(request), await actual(request)
+        assert got == want, f"{request}: implementation {got!r} != model {want!r}"
+
+
+def drill_down_invariants(answers: dict[Request, Answer]) -> None:
+    """SPEC.md 5.4: a count column equals the number of rows of its drill-down.
+
+    Only for queries without ``q`` (search narrows drill-down rows, not the counts).
+    """
+    for (name, args), row in answers.items():
+        if name != "certificate" or not isinstance(row, dict):
+            continue
+        assert row["certified_learners"] == len(answers[("certified_learners", args)]), args
+        assert row["associated_paths"] == len(answers[("certificate_paths", args)]), args
+        breakdown = ("valid_learners", "expiring_soon_learners", "expired_learners")
+        assert sum(row[k] for k in breakdown) == row["certified_learners"], args

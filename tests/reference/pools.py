@@ -1,0 +1,119 @@
+"""Hypothesis building blocks: tiny id pools, instant grids and entity state payloads.
+
+Id pools are tiny so entities collide; ``*9`` ids never get a state event (unknown
+references). Payload instants come from a 10-day grid (midnight and 23:00 UTC, so dates differ
+across time zones) around the query instants, so the 30-day window boundaries are hit exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+PLATFORMS = ("acme", "globex")
+GROUPS = ("g1", "g2", "g3", "g4")
+CERTS = ("c1", "c2", "c3")
+PATHS = ("pa1", "pa2", "pa3")
+SESSIONS = ("s1", "s2", "s3", "s4")
+LEARNERS = ("u1", "u2", "u3", "u4", "u5")
+STAFF = ("r1", "r2", "r3")
+ENROLLMENTS = ("e1", "e2", "e3", "e4", "e5", "e6")
+GRANTS = ("gr1", "gr2", "gr3", "gr4", "gr5")
+PATH_STATUSES = ("notYetStarted", "onTime", "late", "toRetake", "successful", "unsuccessful")
+CUSTOM = {"dept": ("ops", "it"), "site": ("north", "south")}
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+GRID = tuple(T0 + timedelta(days=10 * k, hours=h) for k in range(12) for h in (0, 23))
+EVENT_TIMES = tuple(T0 + timedelta(days=d) for d in (0, 1, 2, 3))
+AS_OF = tuple(T0 + timedelta(days=10 * k) for k in (3, 6, 9))
+TIMEZONES = ("UTC", "Europe/Paris", "America/New_York", "Pacific/Kiritimati")
+
+instants = st.sampled_from(GRID)
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``strategy``'s value five times out of six, else None."""
+    return st.sampled_from((1, 1, 1, 1, 1, 0)).flatmap(lambda n: strategy if n else st.none())
+
+
+def unknown(pool: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """An id of the pool, about one time in ten one that never gets a state event."""
+    return st.sampled_from((*pool, *pool, *pool, f"{pool[0][:-1]}9"))
+
+
+@st.composite
+def user_state(draw: st.DrawFn, user_id: str) -> dict[str, Any]:
+    fields = {k: draw(st.sampled_from(v)) for k, v in CUSTOM.items() if draw(st.booleans())}
+    return {
+        "user_id": user_id,
+        "first_name": draw(st.sampled_from(("Ann", "Bob", "Zoë"))),
+        "last_name": draw(st.sampled_from(("Li", "Núñez", user_id))),
+        "email": f"{user_id}@{draw(st.sampled_from(('a.example', 'b.example')))}",
+        "registered_at": draw(instants),
+        "custom_fields": fields,
+        "group_ids": draw(st.lists(unknown(GROUPS), max_size=2, unique=True)),
+    }
+
+
+def group_state(group_id: str) -> st.SearchStrategy[dict[str, Any]]:
+    parents = GROUPS[: GROUPS.index(group_id)]  # no cycles: parents come earlier in the pool
+    return st.fixed_dictionaries(
+        {
+            "group_id": st.just(group_id),
+            "name": st.sampled_from(("Team", "Dept")),
+            "parent_group_id": maybe(st.sampled_from(parents)) if parents else st.none(),
+        }
+    )
+
+
+def certificate_state(cert_id: str) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "certificate_id": st.just(cert_id),
+            "title": st.sampled_from(("Safety", "Lab", "CPR")),
+            "owner_group_id": maybe(unknown(GROUPS)),
+            "validity_months": maybe(st.integers(1, 24)),
+        }
+    )
+
+
+def path_state(path_id: str) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "path_id": st.just(path_id),
+            "name": st.sampled_from(("Intro", "Advanced")),
+            "certificate_id": maybe(unknown(CERTS)),
+            "author_ids": st.lists(st.sampled_from(STAFF), max_size=2, unique=True),
+        }
+    )
+
+
+def session_state(session_id: str) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "session_id": st.just(session_id),
+            "path_id": unknown(PATHS),
+            "name": st.sampled_from(("Spring", "Fall")),
+            "starts_at": instants,
+            "ends_at": maybe(instants),
+            "instructor_ids": st.lists(st.sampled_from(STAFF), max_size=2, unique=True),
+            "automatic_reenrollment": st.booleans(),
+        }
+    )
+
+
+UPDATED_KINDS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
+    ("group", group_state, GROUPS),
+    ("certificate", certificate_state, CERTS),
+    ("path", path_state, PATHS),
+    ("path_session", session_state, SESSIONS),
+    ("user", user_state, LEARNERS),
+)
+STATE_KINDS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
+    ("group.created", group_state, GROUPS),
+    ("certificate.created", certificate_state, CERTS),
+    ("path.created", path_state, PATHS),
+    ("path_session.created", session_state, SESSIONS),
+    ("user.registered", user_state, LEARNERS + STAFF),
+)
