@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 
 from certstats_contracts.envelope import parse_event
 from certstats_importer.stream import oulad_events
+from certstats_importer.timeline import rfc3339
+from tests.oulad_expected import expected_certificates
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "oulad"
 
@@ -54,3 +57,36 @@ def test_counts_match_the_csv_files(events: list[dict[str, Any]]) -> None:
     assert types["path_session.created"] == 22
     assert types["path_session.archived"] == 9
     assert types["certificate.created"] == types["path.created"] == 7
+
+
+def certificate_sets_from_stream(
+    events: list[dict[str, Any]], as_of: str
+) -> dict[str, tuple[set[str], set[str]]]:
+    """certificate_id -> (certified, enrolled) learners, evaluated over the event documents."""
+    data = [(event["type"], event["data"]) for event in events]
+    path_cert = {d["path_id"]: d["certificate_id"] for t, d in data if t == "path.created"}
+    session_cert = {
+        d["session_id"]: path_cert[d["path_id"]] for t, d in data if t == "path_session.created"
+    }
+    archived = {d["session_id"] for t, d in data if t == "path_session.archived"}
+    deleted = {d["enrollment_id"] for t, d in data if t == "enrollment.deleted"}
+    sets: dict[str, tuple[set[str], set[str]]] = {c: (set(), set()) for c in path_cert.values()}
+    for event_type, d in data:
+        if event_type == "certificate.granted" and d["delivered_at"] <= as_of:
+            sets[d["certificate_id"]][0].add(d["user_id"])
+        visible = event_type == "enrollment.created" and d["enrollment_id"] not in deleted
+        if visible and d["session_id"] not in archived:
+            sets[session_cert[d["session_id"]]][1].add(d["user_id"])
+    return sets
+
+
+def test_stream_agrees_with_the_csv_oracle(events: list[dict[str, Any]]) -> None:
+    as_of = datetime(2025, 12, 31, tzinfo=UTC)
+    oracle = expected_certificates(DATA_DIR, as_of)
+    from_stream = certificate_sets_from_stream(events, rfc3339(as_of))
+    assert set(oracle) == set(from_stream)
+    for certificate_id, expected in oracle.items():
+        certified, enrolled = from_stream[certificate_id]
+        assert expected.certified == frozenset(certified), certificate_id
+        assert expected.enrolled == frozenset(enrolled), certificate_id
+    assert sum(e.certified_learners for e in oracle.values()) > 1000
