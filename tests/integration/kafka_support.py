@@ -118,3 +118,32 @@ async def projected(database_url: str) -> tuple[dict[str, list[tuple[Any, ...]]]
         return await snapshot(conn, schema), {r["partition"]: r["next_offset"] for r in rows}
     finally:
         await conn.close()
+
+
+async def wait_for_stored(database_url: str, at_least: int, timeout_s: float = 60) -> int:
+    """Poll until the current generation's stored offsets sum to ``at_least``; returns the sum.
+
+    Raises:
+        TimeoutError: not reached within ``timeout_s`` seconds.
+    """
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                total = await _stored_total(conn)
+                if total >= at_least:
+                    return total
+                await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
+
+
+async def _stored_total(conn: asyncpg.Connection) -> int:
+    try:
+        schema = await generations.current_schema(conn)
+        total = await conn.fetchval(
+            f"SELECT coalesce(sum(next_offset), 0) FROM {schema}.consumer_offsets"
+        )
+    except (generations.NoCurrentGeneration, asyncpg.UndefinedTableError):
+        return 0
+    return int(total)
