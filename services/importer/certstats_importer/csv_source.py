@@ -7,8 +7,9 @@ event is built, so a bad dataset publishes nothing.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 
 class OuladInputError(ValueError):
@@ -57,10 +58,9 @@ class CsvFile:
         except UnicodeDecodeError as exc:
             raise self.error(0, f"not UTF-8 text: {exc}") from None
 
-    def _check_header(self, fieldnames: object) -> None:
-        if not fieldnames:
+    def _check_header(self, columns: Sequence[str] | None) -> None:
+        if not columns:
             raise self.error(0, "empty file: no header row")
-        columns = list(fieldnames)  # type: ignore[call-overload]
         missing = [name for name in self.required if name not in columns]
         if missing:
             raise self.error(1, f"missing column(s): {', '.join(missing)}")
@@ -69,14 +69,12 @@ class CsvFile:
         if unknown:
             raise self.error(1, f"unknown column(s): {', '.join(unknown)}")
 
-    def _check_row(
-        self, line: int, row: dict[str | None, str | list[str] | None]
-    ) -> dict[str, str]:
+    def _check_row(self, line: int, row: dict[str | Any, str | Any]) -> dict[str, str]:
         if None in row:
             raise self.error(line, "too many fields")
         if any(value is None for value in row.values()):
             raise self.error(line, "too few fields (truncated row?)")
-        return row  # type: ignore[return-value]
+        return row
 
 
 def parse_int(source: CsvFile, line: int, row: dict[str, str], column: str) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from certstats_importer.dataset import Dataset, load_dataset
 from certstats_importer.enrollments import (
+    Enrollment,
     PresentationTimes,
     enrollment_facts,
     plan_enrollments,
@@ -71,5 +72,5 @@ def presentation_times(
     return times
 
 
-def _by_session(enrollment: Any) -> tuple[str, datetime, int]:
+def _by_session(enrollment: Enrollment) -> tuple[str, datetime, int]:
     return enrollment.row.module, enrollment.times.starts_at, enrollment.row.student
