@@ -94,9 +94,9 @@ def _read_registration_dates(
 ) -> dict[RegistrationKey, tuple[int | None, int | None]]:
     source = CsvFile(
         data_dir / "studentRegistration.csv",
-        ("code_module", "code_presentation", "id_student", "date_registration"),
-        ("date_unregistration",),
-    )
+        ("code_module", "code_presentation", "id_student", "date_registration",
+         "date_unregistration"),
+    )  # fmt: skip
     dates: dict[RegistrationKey, tuple[int | None, int | None]] = {}
     for line, row in source.rows():
         key = _registration_key(source, line, row)
@@ -104,9 +104,7 @@ def _read_registration_dates(
             raise source.error(line, f"duplicate registration {key}")
         dates[key] = (
             parse_optional_int(source, line, row, "date_registration"),
-            parse_optional_int(source, line, row, "date_unregistration")
-            if "date_unregistration" in row
-            else None,
+            parse_optional_int(source, line, row, "date_unregistration"),
         )
     return dates
 
