@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ async def _world(api: Api) -> None:
     await api.load(events)
 
 
-async def _csv(api: Api, url: str, **params: object) -> tuple[bytes, list[list[str]]]:
+async def _csv(api: Api, url: str, **params: Any) -> tuple[bytes, list[list[str]]]:
     response = await api.get(url, **params)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")

@@ -57,7 +57,9 @@ def _assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("url", "name", "params"), BAD_PARAMETERS)
-async def test_bad_parameter_is_named(api: Api, url: str, name: str, params: dict) -> None:
+async def test_bad_parameter_is_named(
+    api: Api, url: str, name: str, params: dict[str, str]
+) -> None:
     await api.load([*catalog("c1"), user("u1"), enroll("e1", "u1", "c1-s")])
     body = _assert_problem(await api.get(url, **params), 400)
     assert body["invalid-params"][0]["name"] == name  # type: ignore[index]
@@ -108,7 +110,7 @@ def _claims(**overrides: object) -> dict[str, object]:
         "Bearer " + jwt.encode(_claims(exp=None), SECRET, "HS256"),
         "Bearer " + jwt.encode(_claims(roles="platform_admin"), SECRET, "HS256"),
         "Bearer " + jwt.encode(_claims(sub=""), SECRET, "HS256"),
-        "Bearer " + jwt.encode(_claims(), None, "none"),
+        "Bearer " + jwt.encode(_claims(), None, "none"),  # type: ignore[arg-type]
         "Bearer " + jwt.encode(_claims(), SECRET * 2, "HS512"),
     ],
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from certstats_contracts.envelope import DomainEvent
 from tests.integration.test_api_harness import (
     ADMIN,
     Api,
@@ -23,7 +26,7 @@ LIST = "/v1/path-certificates"
 LATER = "2026-02-01T00:00:00Z"
 
 
-def _groups_world() -> list:
+def _groups_world() -> list[DomainEvent]:
     """Tree root > (north > north-city), south; c1 enrolled by u-north, u-city, u-south."""
     return [
         group("root"),
@@ -54,7 +57,7 @@ def _groups_world() -> list:
     ]
 
 
-async def _learners(api: Api, bearer: str = ADMIN, cert: str = "c1", **params: object) -> set:
+async def _learners(api: Api, bearer: str = ADMIN, cert: str = "c1", **params: Any) -> set[str]:
     return {r["user_id"] for r in await api.items(f"{LIST}/{cert}/learners", bearer, **params)}
 
 
@@ -84,7 +87,8 @@ async def test_group_filter_includes_subgroups_and_ors(api: Api) -> None:
 async def test_custom_fields_or_within_name_and_across_names(api: Api) -> None:
     await api.load(_groups_world())
     assert await _learners(api, **{"custom_field[Age]": "30-40"}) == {"u-north", "u-south"}
-    assert await _learners(api, **{"custom_field[Age]": ["30-40", "20-30"]}) == {
+    both: dict[str, Any] = {"custom_field[Age]": ["30-40", "20-30"]}
+    assert await _learners(api, **both) == {
         "u-north",
         "u-city",
         "u-south",
