@@ -18,8 +18,9 @@ from certstats_importer.enrollments import (
     plan_enrollments,
 )
 from certstats_importer.facts import Fact
+from certstats_importer.learners import learner_facts
 from certstats_importer.reference import catalogue_facts, group_facts, staff_facts
-from certstats_importer.sessions import learner_facts, session_facts
+from certstats_importer.sessions import session_facts
 from certstats_importer.timeline import day, presentation_start
 
 DEFAULT_SHIFT_YEARS = 11
