@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from pydantic import ValidationError
 
-from certstats_contracts.envelope import message_key, parse_event
+from certstats_contracts.envelope import MalformedEvent, message_key, parse_event
 from certstats_importer.publish import publish_events
 from certstats_importer.stream import oulad_events
 from tests.oulad_fixture import write_small_oulad
@@ -71,7 +70,7 @@ async def test_an_invalid_document_publishes_nothing(
     small_events: list[dict[str, Any]], kafka_bootstrap: str, topic: str
 ) -> None:
     broken = [*small_events, {**small_events[-1], "data": {"grant_id": "g"}}]
-    with pytest.raises(ValidationError):
+    with pytest.raises(MalformedEvent, match=r"certificate\.granted"):
         await publish_events(broken, kafka_bootstrap, topic)
     await publish_events(small_events[:1], kafka_bootstrap, topic)
     records = await read_topic(kafka_bootstrap, topic, 1)

@@ -9,8 +9,7 @@ from typing import Any, TextIO
 
 from aiokafka import AIOKafkaProducer
 
-from certstats_contracts.envelope import DEFAULT_TOPIC, message_key
-from certstats_contracts.events import EVENT_DATA_MODELS
+from certstats_contracts.envelope import DEFAULT_TOPIC, message_key, parse_event
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of events just acknowledged by the broker (an increment)."""
@@ -23,12 +22,12 @@ def encode_message(document: dict[str, Any]) -> tuple[bytes, bytes]:
     """(key, value) of one CloudEvents document: key ``<platformid>:<entity id>``, JSON value.
 
     Raises:
-        KeyError: the document's type is not part of contract v1.
-        pydantic.ValidationError: its ``data`` does not match the type's model.
+        MalformedEvent: the document is not a valid v1 event (envelope or payload).
+        UnknownEventType: its type is not part of contract v1.
     """
-    data = EVENT_DATA_MODELS[document["type"]].model_validate(document["data"])
-    key = message_key(document["platformid"], document["type"], data)
-    return key, json.dumps(document, separators=(",", ":")).encode()
+    value = json.dumps(document, separators=(",", ":")).encode()
+    event = parse_event(value)
+    return message_key(event.platform_id, event.type, event.data), value
 
 
 def write_json_lines(events: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -55,7 +54,7 @@ async def publish_events(
     and acknowledged by all in-sync replicas. Returns the number of events published.
 
     Raises:
-        KeyError, pydantic.ValidationError: a document is not a valid v1 event.
+        MalformedEvent, UnknownEventType: a document is not a valid v1 event.
         aiokafka.errors.KafkaError: the broker is unreachable or refused a batch.
     """
     messages = [encode_message(document) for document in events]
