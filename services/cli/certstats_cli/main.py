@@ -14,8 +14,14 @@ app = typer.Typer(
     add_completion=False,
 )
 
-from certstats_cli import import_command, projector_command  # noqa: E402
+from certstats_cli import api_command, import_command, projector_command  # noqa: E402
 
 app.command("import-oulad")(import_command.import_oulad)
 app.command("projector")(projector_command.projector)
 app.command("migrate")(projector_command.migrate)
+app.command("api")(api_command.serve)
+app.command("token")(api_command.token)
+
+from certstats_cli import demo_command  # noqa: E402
+
+app.command("demo")(demo_command.demo_command)

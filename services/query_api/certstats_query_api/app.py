@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import FastAPI
 
-from certstats_query_api import ops, routes
+from certstats_query_api import openapi, ops, routes
 from certstats_query_api.auth import TokenVerifier
 from certstats_query_api.problems import install_problem_handlers
 from certstats_query_api.settings import ApiSettings
@@ -45,4 +45,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(ops.router)
     app.include_router(routes.router)
+    openapi.install(app)
     return app
