@@ -89,19 +89,23 @@ async def test_two_instances_sharing_partitions_through_rebalances(
     database_url: str, kafka_bootstrap: str, topic: str
 ) -> None:
     messages = list(synthetic_stream(6000, seed=13))
-    ends = await publish(kafka_bootstrap, topic, messages)
+    parts = [messages[:2000], messages[2000:4000], messages[4000:]]
     settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=50)
     first, second = Projector(settings), Projector(settings)
+    ends = await publish(kafka_bootstrap, topic, parts[0])
 
     await first.app.start()
     try:
-        await wait_for_stored(database_url, 500)
+        await wait_for_stored(database_url, 2000)
         await second.app.start()
-        await wait_for_stored(database_url, 3000)
+        await _until_sharing(first, second)
+        ends |= await publish(kafka_bootstrap, topic, parts[1])
+        await wait_for_stored(database_url, 2500)
     finally:
-        await first.app.stop()
+        await first.app.stop()  # a rebalance while the second instance is busy
     try:
-        await wait_for_stored(database_url, len(messages), timeout_s=120)
+        ends |= await publish(kafka_bootstrap, topic, parts[2])
+        await wait_for_stored(database_url, len(messages))
     finally:
         await second.app.stop()
 
@@ -109,6 +113,21 @@ async def test_two_instances_sharing_partitions_through_rebalances(
     assert offsets == ends
     assert tables == await expected_snapshot(database_url, valid_events(messages))
     assert _applied(first) > 0 and _applied(second) > 0, "both instances must have worked"
+
+
+async def _until_sharing(*projectors: Projector) -> None:
+    """Wait until every projector holds some of the topic's 4 partitions."""
+    async with asyncio.timeout(30):
+        while True:
+            if all(_assignment(p) for p in projectors):
+                break
+            await asyncio.sleep(0.05)
+    assert sum(len(_assignment(p)) for p in projectors) == 4
+
+
+def _assignment(projector: Projector) -> set[TopicPartition]:
+    consumer = projector.subscriber.consumer
+    return set(consumer.assignment()) if consumer is not None else set()
 
 
 def _applied(projector: Projector) -> float:
