@@ -16,7 +16,7 @@ import pytest
 from certstats_contracts.envelope import parse_event
 from certstats_importer.stream import oulad_events
 from certstats_importer.timeline import rfc3339
-from tests.oulad_expected import expected_certificates
+from tests.oulad_expected import expected_certificates, expected_latest_statuses
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "oulad"
 
@@ -90,3 +90,21 @@ def test_stream_agrees_with_the_csv_oracle(events: list[dict[str, Any]]) -> None
         assert expected.certified == frozenset(certified), certificate_id
         assert expected.enrolled == frozenset(enrolled), certificate_id
     assert sum(e.certified_learners for e in oracle.values()) > 1000
+
+
+def test_latest_statuses_agree_with_the_csv_oracle(events: list[dict[str, Any]]) -> None:
+    as_of, window = "2026-07-10T00:00:00Z", "2026-08-09T00:00:00Z"
+    latest: dict[str, tuple[str, str]] = {}
+    for event in events:
+        grant = event["data"]
+        if event["type"] == "certificate.granted" and grant["certificate_id"] == "ou-cert-AAA":
+            rank = (grant["delivered_at"], grant["expires_at"])
+            if grant["delivered_at"] <= as_of and rank > latest.get(grant["user_id"], ("", "")):
+                latest[grant["user_id"]] = rank
+    statuses = Counter(
+        "valid" if expires > window else "expiring_soon" if expires > as_of else "expired"
+        for _, expires in latest.values()
+    )
+    oracle = expected_latest_statuses(DATA_DIR, "AAA", datetime(2026, 7, 10, tzinfo=UTC))
+    assert oracle == {status: statuses[status] for status in oracle}
+    assert oracle["valid"] > 0 and oracle["expired"] > 0

@@ -114,3 +114,9 @@ def test_duplicate_registration(tmp_path: Path) -> None:
     error = import_error(tmp_path)
     assert (error.path.name, error.line) == ("studentRegistration.csv", 3)
     assert "duplicate registration" in str(error)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = write_small_oulad(tmp_path) / "courses.csv"
+    path.write_text("\ufeff" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert len(list(oulad_events(tmp_path))) > 0

@@ -44,7 +44,7 @@ class CsvFile:
                 few or too many fields, or CSV syntax the csv module rejects.
         """
         try:
-            with self.path.open(newline="", encoding="utf-8") as handle:
+            with self.path.open(newline="", encoding="utf-8-sig") as handle:
                 reader = csv.DictReader(handle, strict=True)
                 try:
                     self._check_header(reader.fieldnames)
