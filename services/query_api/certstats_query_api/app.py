@@ -26,6 +26,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             settings.database_url,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
+            server_settings={"work_mem": settings.work_mem},
         )
         try:
             yield

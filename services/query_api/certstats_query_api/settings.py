@@ -27,6 +27,12 @@ class ApiSettings(BaseSettings):
     jwt_secret: str | None = Field(default=None, description="HS256 shared secret.")
     jwt_jwks_file: Path | None = Field(default=None, description="JWKS file (RS256/ES256).")
     tz: str = Field(default="UTC", description="Default IANA time zone of dates (SPEC.md §2).")
+    work_mem: str = Field(
+        default="32MB",
+        pattern=r"^\d+(kB|MB|GB)$",
+        description="PostgreSQL work_mem of API sessions: statistics sort and hash whole "
+        "platforms; too small spills them to disk.",
+    )
 
     @field_validator("jwt_secret")
     @classmethod

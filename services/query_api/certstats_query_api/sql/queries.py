@@ -78,14 +78,12 @@ rows AS (
            (SELECT count(*) FROM paths p
             WHERE p.platform_id = $1 AND p.certificate_id = sc.certificate_id
               AND NOT p.deleted AND p.state_event_at IS NOT NULL) AS associated_paths,
-           count(lg.user_id) FILTER (WHERE lg.status = 'valid') AS valid_learners,
-           count(lg.user_id) FILTER (WHERE lg.status = 'expiring_soon') AS expiring_soon_learners,
-           count(lg.user_id) FILTER (WHERE lg.status = 'expired') AS expired_learners
+           count(pl.user_id) FILTER (WHERE pl.status = 'valid') AS valid_learners,
+           count(pl.user_id) FILTER (WHERE pl.status = 'expiring_soon') AS expiring_soon_learners,
+           count(pl.user_id) FILTER (WHERE pl.status = 'expired') AS expired_learners
     FROM scope_certificates sc
     LEFT JOIN groups og ON og.platform_id = $1 AND og.group_id = sc.owner_group_id
     LEFT JOIN population_links pl ON pl.certificate_id = sc.certificate_id
-    LEFT JOIN latest_grants lg
-           ON lg.certificate_id = pl.certificate_id AND lg.user_id = pl.user_id AND pl.certified
     WHERE $12::text IS NULL OR strpos(lower(sc.title), lower($12)) > 0
     GROUP BY sc.certificate_id, sc.title, sc.owner_group_id, og.name, sc.validity_months
     HAVING count(pl.user_id) > 0 OR $11::text IS NOT NULL
@@ -96,10 +94,9 @@ rows AS (
 _LEARNER_ROWS = f"""{SCOPE_CTES},
 rows AS (
     SELECT pl.user_id, u.first_name, u.last_name, u.email,
-           coalesce(lg.status, 'not_obtained') AS latest_status, lg.delivered_at, lg.expires_at
+           coalesce(pl.status, 'not_obtained') AS latest_status, pl.delivered_at, pl.expires_at
     FROM population_links pl
     LEFT JOIN users u ON u.platform_id = $1 AND u.user_id = pl.user_id
-    LEFT JOIN latest_grants lg ON lg.certificate_id = pl.certificate_id AND lg.user_id = pl.user_id
     WHERE pl.certificate_id = $11 AND (NOT $12::boolean OR pl.certified)
       AND ($13::text IS NULL
            OR strpos(lower(concat(u.first_name, ' ', u.last_name)), lower($13)) > 0

@@ -18,10 +18,13 @@ Nullable filters ($5-$8, $11) mean "no filter". CTEs defined here:
 - ``my_paths``: non-deleted paths the requester authors or instructs a session of;
 - ``cert_enrollments``: visible enrollments in sessions granting a known, non-deleted certificate;
 - ``cert_grants``: visible grants delivered at or before ``as_of``;
-- ``links``: (certificate_id, user_id, enrolled, certified) linked pairs;
+- ``enrolled_pairs`` / ``latest_grants``: per (certificate, learner), enrolled in a
+  non-archived session; the most recent visible grant with its status;
+- ``links``: linked (certificate_id, user_id) pairs: ``enrolled``, ``certified`` and the most
+  recent grant's ``delivered_at``, ``expires_at``, ``status`` (NULL when not certified). A
+  FULL JOIN cannot be planned as a nested loop, which CTE row misestimates otherwise cause;
 - ``scoped_links``: the links inside the requester's scope;
 - ``population_links``: the scoped links of learners matching the user filters;
-- ``latest_grants``: the most recent visible grant per (certificate, learner) with its status;
 - ``scope_certificates``: the certificates in scope.
 
 A group known only from references (no row) counts as a non-deleted root group.
@@ -109,16 +112,25 @@ cert_grants AS (
           WHERE s.platform_id = $1 AND s.session_id = g.session_id
             AND (s.deleted OR coalesce(p.deleted, false)))
 ),
+enrolled_pairs AS (
+    SELECT certificate_id, user_id, bool_or(NOT archived) AS enrolled
+    FROM cert_enrollments GROUP BY certificate_id, user_id
+),
+latest_grants AS (
+    SELECT DISTINCT ON (g.certificate_id COLLATE "C", g.user_id COLLATE "C")
+           g.certificate_id, g.user_id, g.delivered_at, g.expires_at,
+           {STATUS_SQL.format(g="g")} AS status
+    FROM cert_grants g
+    ORDER BY g.certificate_id COLLATE "C", g.user_id COLLATE "C",
+             {GRANT_RECENCY_SQL.format(g="g")}
+),
 links AS (
-    SELECT l.certificate_id, l.user_id,
-           bool_or(l.enrolled) AS enrolled, bool_or(l.certified) AS certified
-    FROM (
-        SELECT certificate_id, user_id, NOT archived AS enrolled, false AS certified
-        FROM cert_enrollments
-        UNION ALL
-        SELECT certificate_id, user_id, false, true FROM cert_grants
-    ) l
-    GROUP BY l.certificate_id, l.user_id
+    SELECT coalesce(e.certificate_id, g.certificate_id) AS certificate_id,
+           coalesce(e.user_id, g.user_id) AS user_id,
+           coalesce(e.enrolled, false) AS enrolled, g.user_id IS NOT NULL AS certified,
+           g.delivered_at, g.expires_at, g.status
+    FROM enrolled_pairs e
+    FULL JOIN latest_grants g ON g.certificate_id = e.certificate_id AND g.user_id = e.user_id
 ),
 path_scope_pairs AS (
     SELECT DISTINCT ce.certificate_id, ce.user_id
@@ -142,13 +154,6 @@ population_links AS (
       AND ($8::jsonb IS NULL OR NOT EXISTS (
           SELECT 1 FROM jsonb_each($8::jsonb) AS cf (name, wanted)
           WHERE NOT coalesce(cf.wanted ? (u.custom_fields ->> cf.name), false)))
-),
-latest_grants AS (
-    SELECT DISTINCT ON (g.certificate_id, g.user_id)
-           g.certificate_id, g.user_id, g.delivered_at, g.expires_at,
-           {STATUS_SQL.format(g="g")} AS status
-    FROM cert_grants g
-    ORDER BY g.certificate_id, g.user_id, {GRANT_RECENCY_SQL.format(g="g")}
 ),
 scope_certificates AS (
     SELECT kc.* FROM known_certificates kc
