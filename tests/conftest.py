@@ -54,11 +54,6 @@ def kafka_bootstrap() -> Iterator[str]:
             broker.stop()
 
 
-def _with_database(dsn: str, database: str) -> str:
-    base, _, _ = dsn.rpartition("/")
-    return f"{base}/{database}"
-
-
 @pytest.fixture
 async def database_url(pg_admin_dsn: str) -> AsyncIterator[str]:
     """A fresh, empty database for one test (dropped afterwards)."""
@@ -66,7 +61,7 @@ async def database_url(pg_admin_dsn: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(pg_admin_dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _with_database(pg_admin_dsn, name)
+        yield local_infra.with_database(pg_admin_dsn, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 
 def free_port() -> int:
@@ -96,6 +97,12 @@ def start_tansu(port: int | None = None, log_path: Path | None = None) -> Broker
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("the Tansu broker did not listen within 30 s")
+
+
+def with_database(dsn: str, database: str) -> str:
+    """``dsn`` pointing at another database (keeps user, host, port and query options)."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

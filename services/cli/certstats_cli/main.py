@@ -21,3 +21,7 @@ app.command("projector")(projector_command.projector)
 app.command("migrate")(projector_command.migrate)
 app.command("api")(api_command.serve)
 app.command("token")(api_command.token)
+
+from certstats_cli import demo_command  # noqa: E402
+
+app.command("demo")(demo_command.demo_command)
