@@ -8,8 +8,7 @@ A *request* is ``(method, args)`` of the reference model's interface (``certific
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from tests.reference import pools
 from tests.reference.model import Forbidden, NotFound, Query, ReferenceModel
@@ -50,15 +49,23 @@ def model_answer(model: ReferenceModel, query: Query, request: Request) -> Answe
         return "not_found"
 
 
+class Asker(Protocol):
+    """Anything answering requests like the reference model (e.g. the HTTP API)."""
+
+    async def answer(self, query: Query, request: Request) -> Answer: ...
+
+
 async def compare_all(
-    expected: Callable[[Request], Answer],
-    actual: Callable[[Request], Awaitable[Answer]],
-    requests: list[Request],
-) -> None:
-    """Assert ``actual`` equals ``expected`` for every request, naming the first mismatch."""
+    model: ReferenceModel, implementation: Asker, query: Query, requests: list[Request]
+) -> dict[Request, Answer]:
+    """Assert the implementation answers every request like the model, naming the first
+    mismatch; returns the answers."""
+    answers = {}
     for request in requests:
-        want, got = expected(request), await actual(request)
-        assert got == want, f"{request}: implementation {got!r} != model {want!r}"
+        want, got = model_answer(model, query, request), await implementation.answer(query, request)
+        assert got == want, f"{request} of {query}: implementation {got!r} != model {want!r}"
+        answers[request] = got
+    return answers
 
 
 def drill_down_invariants(answers: dict[Request, Answer]) -> None:
