@@ -47,3 +47,12 @@ def test_bad_input_names_file_and_line_and_exits_non_zero(tmp_path: Path) -> Non
     assert f"{courses}:7:" in result.stderr
     assert "'x' is not an integer" in result.stderr
     assert result.stdout == ""
+
+
+def test_unavailable_compression_codec_is_a_clean_error(tmp_path: Path) -> None:
+    data_dir = write_small_oulad(tmp_path)
+    args = ["import-oulad", str(data_dir), "--bootstrap-servers", "127.0.0.1:1"]
+    result = CliRunner().invoke(cli(), [*args, "--compression", "lz4"])
+    assert result.exit_code == 1
+    assert "publishing to 127.0.0.1:1 failed" in result.stderr
+    assert CliRunner().invoke(cli(), [*args, "--compression", "brotli"]).exit_code == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -22,6 +23,15 @@ from certstats_importer.publish import publish_events, write_json_lines
 from certstats_importer.stream import DEFAULT_SHIFT_YEARS, oulad_events
 
 _stderr = Console(stderr=True)
+
+
+class Compression(StrEnum):
+    """Producer compression codecs aiokafka knows."""
+
+    GZIP = "gzip"
+    LZ4 = "lz4"
+    ZSTD = "zstd"
+    SNAPPY = "snappy"
 
 
 def import_oulad(
@@ -41,7 +51,8 @@ def import_oulad(
     ] = None,
     topic: Annotated[str, typer.Option(help="Topic to publish to.")] = DEFAULT_TOPIC,
     compression: Annotated[
-        str | None, typer.Option(help="Producer compression: gzip, lz4, zstd or snappy.")
+        Compression | None,
+        typer.Option(help="Producer compression (lz4/zstd/snappy need their library)."),
     ] = None,
 ) -> None:
     """Import OULAD as platform ``ou``: to JSON Lines (default stdout) and/or to Kafka."""
@@ -53,8 +64,9 @@ def import_oulad(
         _write(events, output or "-")
     if bootstrap_servers is not None:
         try:
-            count = asyncio.run(_publish(events, bootstrap_servers, topic, compression))
-        except (KafkaError, OSError) as exc:
+            codec = compression.value if compression else None
+            count = asyncio.run(_publish(events, bootstrap_servers, topic, codec))
+        except (KafkaError, OSError, RuntimeError) as exc:
             _fail(f"publishing to {bootstrap_servers} failed: {exc!r}")
         _stderr.print(f"published {count} events to {topic}")
 
