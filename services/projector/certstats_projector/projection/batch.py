@@ -41,6 +41,13 @@ HANDLERS: tuple[Handler, ...] = (
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
+BATCH_SETTINGS_SQL = """
+SELECT set_config('search_path', $1, true), set_config('synchronous_commit', 'off', true)
+"""
+"""Transaction-local settings of a batch: the generation schema, and no wait for the WAL flush.
+Asynchronous commit is safe here: a crash can lose only whole recent batches, offsets
+included, and those are consumed again (docs/DECISIONS.md, "Asynchronous commit")."""
+
 SET_SEARCH_PATH_SQL = "SELECT set_config('search_path', $1, true)"
 
 
@@ -82,8 +89,9 @@ async def apply_batch(
         InvalidSchemaName: ``schema`` is not a plain identifier.
         asyncpg.PostgresError: the transaction failed and was rolled back (nothing applied).
     """
+    _check_schema(schema)
     async with conn.transaction():
-        await _use_schema(conn, schema)
+        await conn.execute(BATCH_SETTINGS_SQL, schema)
         new = await keep_new(conn, events)
         batch = EventsByType(new)
         for handler in HANDLERS:
@@ -100,12 +108,12 @@ async def stored_offsets(
 
     Partitions never projected are absent. Raises ``InvalidSchemaName`` like ``apply_batch``.
     """
+    _check_schema(schema)
     async with conn.transaction():
-        await _use_schema(conn, schema)
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
         return await read_offsets(conn, topics)
 
 
-async def _use_schema(conn: asyncpg.Connection, schema: str) -> None:
+def _check_schema(schema: str) -> None:
     if not _SCHEMA_NAME.fullmatch(schema):
         raise InvalidSchemaName(f"not a generation schema name: {schema!r}")
-    await conn.execute(SET_SEARCH_PATH_SQL, schema)

@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from heapq import merge
-from typing import TypeVar
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import EventData
@@ -61,25 +62,27 @@ def latest(
 
     Returns the winners sorted by key (a fixed lock order across projector instances).
     """
-    winners: dict[EntityKey, DomainEvent] = {}
+    winners: dict[EntityKey, tuple[datetime, DomainEvent]] = {}
     for event in events:
-        k = key(event)
+        k, v = key(event), version(event)
         held = winners.get(k)
-        if held is None or version(event) >= version(held):
-            winners[k] = event
-    return [winners[k] for k in sorted(winners)]
-
-
-def fields(event: DomainEvent, *names: str) -> EntityKey:
-    """``(platform_id, data.<name>, ...)`` of ``event``."""
-    return (event.platform_id, *(getattr(event.data, name) for name in names))
+        if held is None or v >= held[0]:
+            winners[k] = (v, event)
+    return [winners[k][1] for k in sorted(winners)]
 
 
 def entity_key(*names: str) -> Callable[[DomainEvent], EntityKey]:
     """Key function ``event -> (platform_id, data.<name>, ...)``."""
+    get: Callable[[object], Any] = attrgetter(*names)
+    if len(names) == 1:
 
-    def key(event: DomainEvent) -> EntityKey:
-        return fields(event, *names)
+        def key(event: DomainEvent) -> EntityKey:
+            return (event.platform_id, get(event.data))
+
+    else:
+
+        def key(event: DomainEvent) -> EntityKey:
+            return (event.platform_id, *get(event.data))
 
     return key
 
@@ -88,9 +91,12 @@ def final_rows(events: Iterable[DomainEvent], key: str, *extra: str) -> list[Ent
     """Rows ``(platform_id, data.<key>, data.<extra>...)`` for a final flag (deletion,
     revocation): one per entity (the first event's extras win), sorted by key.
     """
+    by_key, as_row = entity_key(key), entity_key(key, *extra)
     rows: dict[EntityKey, EntityKey] = {}
     for event in events:
-        rows.setdefault(fields(event, key), fields(event, key, *extra))
+        k = by_key(event)
+        if k not in rows:
+            rows[k] = as_row(event)
     return [rows[k] for k in sorted(rows)]
 
 

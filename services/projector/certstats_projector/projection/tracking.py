@@ -14,11 +14,21 @@ from certstats_contracts.envelope import DomainEvent
 from .sql import execute_rows
 
 RECORD_APPLIED_SQL = """
-INSERT INTO applied_events (platform_id, event_id)
-SELECT * FROM unnest($1::text[], $2::text[])
-ON CONFLICT DO NOTHING
-RETURNING platform_id, event_id
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS b(platform_id, event_id, n)
+), recorded AS (
+    INSERT INTO applied_events (platform_id, event_id)
+    SELECT platform_id, event_id FROM batch
+    ON CONFLICT DO NOTHING
+    RETURNING platform_id, event_id
+)
+SELECT coalesce(array_agg(b.n::integer), '{}') FROM batch b
+WHERE NOT EXISTS (
+    SELECT FROM recorded r WHERE r.platform_id = b.platform_id AND r.event_id = b.event_id
+)
 """
+"""Records the ids; returns the 1-based positions of those applied before (one int array,
+usually empty, so a batch of new events costs no per-row result decoding)."""
 
 ADVANCE_OFFSETS_SQL = """
 INSERT INTO consumer_offsets AS o (topic, partition, next_offset)
@@ -50,9 +60,10 @@ async def keep_new(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> l
     for event in events:
         first.setdefault((event.platform_id, event.id), event)
     keys = sorted(first)
-    inserted = await conn.fetch(RECORD_APPLIED_SQL, [k[0] for k in keys], [k[1] for k in keys])
-    fresh = {(r["platform_id"], r["event_id"]) for r in inserted}
-    return [event for key, event in first.items() if key in fresh]
+    seen = await conn.fetchval(RECORD_APPLIED_SQL, [k[0] for k in keys], [k[1] for k in keys])
+    for position in seen:
+        del first[keys[position - 1]]
+    return list(first.values())
 
 
 async def advance_offsets(
