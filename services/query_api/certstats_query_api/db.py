@@ -44,12 +44,15 @@ class Snapshot:
         """Acquire a connection, begin the transaction and enter the current generation."""
         conn = await self._pool.acquire()
         self._conn = conn
-        self._transaction = conn.transaction(isolation="repeatable_read", readonly=True)
-        await self._transaction.start()
         try:
+            self._transaction = conn.transaction(isolation="repeatable_read", readonly=True)
+            await self._transaction.start()
             entered = await conn.fetchrow(_ENTER_GENERATION_SQL)
         except asyncpg.UndefinedTableError:
             entered = None
+        except BaseException:
+            await self.close()
+            raise
         if entered is None:
             await self.close()
             raise NO_READ_MODELS

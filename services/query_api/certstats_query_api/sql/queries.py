@@ -161,9 +161,11 @@ ACCESS_SQL = f"""{SCOPE_CTES}
 SELECT ($3 OR EXISTS (SELECT 1 FROM role_groups) OR EXISTS (SELECT 1 FROM taught_paths)
         OR EXISTS (SELECT 1 FROM paths p WHERE p.platform_id = $1 AND NOT p.deleted
                    AND $2 = ANY (p.author_ids))) AS has_role,
-       EXISTS (SELECT 1 FROM scope_certificates WHERE certificate_id = $11) AS certificate_in_scope,
-       EXISTS (SELECT 1 FROM scoped_links
-               WHERE certificate_id = $11 AND user_id = $12::text) AS learner_in_scope
+       $11::text IS NOT NULL AND EXISTS (
+           SELECT 1 FROM scope_certificates WHERE certificate_id = $11) AS certificate_in_scope,
+       $12::text IS NOT NULL AND EXISTS (
+           SELECT 1 FROM scoped_links
+           WHERE certificate_id = $11 AND user_id = $12::text) AS learner_in_scope
 """
 """Binds $1-$11 and $12 user_id (nullable): one row (has_role, certificate_in_scope,
 learner_in_scope) deciding 403/404 (SPEC.md §4, §5.3)."""
