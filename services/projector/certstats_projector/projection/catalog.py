@@ -9,10 +9,11 @@ import json
 
 import asyncpg
 
+from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import CertificateState, PathState
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql
 
 UPSERT_CERTIFICATE_STATE_SQL = """
 INSERT INTO certificates AS c (platform_id, certificate_id, title, owner_group_id,
@@ -45,42 +46,50 @@ _BY_CERTIFICATE = entity_key("certificate_id")
 _BY_PATH = entity_key("path_id")
 
 
+def _certificate_row(event: DomainEvent) -> Row:
+    """Row of ``UPSERT_CERTIFICATE_STATE_SQL``."""
+    cert = payload(event, CertificateState)
+    return (
+        event.platform_id,
+        cert.certificate_id,
+        cert.title,
+        cert.owner_group_id,
+        cert.validity_months,
+        event.time,
+    )
+
+
 async def apply_certificates(conn: asyncpg.Connection, batch: EventsByType) -> None:
     """Apply the batch's certificate states and deletions."""
-    states = []
-    for event in latest(
-        batch.of("certificate.created", "certificate.updated"), _BY_CERTIFICATE, by_time
-    ):
-        cert = payload(event, CertificateState)
-        states.append(
-            (
-                event.platform_id,
-                cert.certificate_id,
-                cert.title,
-                cert.owner_group_id,
-                cert.validity_months,
-                event.time,
-            )
+    states = [
+        _certificate_row(event)
+        for event in latest(
+            batch.of("certificate.created", "certificate.updated"), _BY_CERTIFICATE, by_time
         )
+    ]
     await execute_rows(conn, UPSERT_CERTIFICATE_STATE_SQL, states)
     deleted = final_rows(batch.of("certificate.deleted"), "certificate_id")
     await execute_rows(conn, DELETE_CERTIFICATES_SQL, deleted)
 
 
+def _path_row(event: DomainEvent) -> Row:
+    """Row of ``UPSERT_PATH_STATE_SQL``; author ids as JSON text."""
+    path = payload(event, PathState)
+    return (
+        event.platform_id,
+        path.path_id,
+        path.name,
+        path.certificate_id,
+        json.dumps(path.author_ids),
+        event.time,
+    )
+
+
 async def apply_paths(conn: asyncpg.Connection, batch: EventsByType) -> None:
     """Apply the batch's path states and deletions."""
-    states = []
-    for event in latest(batch.of("path.created", "path.updated"), _BY_PATH, by_time):
-        path = payload(event, PathState)
-        states.append(
-            (
-                event.platform_id,
-                path.path_id,
-                path.name,
-                path.certificate_id,
-                json.dumps(path.author_ids),
-                event.time,
-            )
-        )
+    states = [
+        _path_row(event)
+        for event in latest(batch.of("path.created", "path.updated"), _BY_PATH, by_time)
+    ]
     await execute_rows(conn, UPSERT_PATH_STATE_SQL, states)
     await execute_rows(conn, DELETE_PATHS_SQL, final_rows(batch.of("path.deleted"), "path_id"))

@@ -21,7 +21,7 @@ from certstats_contracts.events import (
 )
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql
 
 UPSERT_ENROLLMENT_STATE_SQL = """
 INSERT INTO enrollments AS e (platform_id, enrollment_id, user_id, session_id, enrolled_at,
@@ -70,24 +70,28 @@ def _status_version(event: DomainEvent) -> datetime:
     return path_status(event)[1]
 
 
+def _enrollment_row(event: DomainEvent) -> Row:
+    """Row of ``UPSERT_ENROLLMENT_STATE_SQL``."""
+    enr = payload(event, EnrollmentCreated)
+    return (
+        event.platform_id,
+        enr.enrollment_id,
+        enr.user_id,
+        enr.session_id,
+        enr.enrolled_at,
+        enr.method.value,
+        enr.automatic_reenrollment,
+        enr.previous_enrollment_id,
+        event.time,
+    )
+
+
 async def apply_enrollments(conn: asyncpg.Connection, batch: EventsByType) -> None:
     """Apply the batch's enrollment states, path statuses and deletions."""
-    states = []
-    for event in latest(batch.of("enrollment.created"), _BY_ENROLLMENT, by_time):
-        enr = payload(event, EnrollmentCreated)
-        states.append(
-            (
-                event.platform_id,
-                enr.enrollment_id,
-                enr.user_id,
-                enr.session_id,
-                enr.enrolled_at,
-                enr.method.value,
-                enr.automatic_reenrollment,
-                enr.previous_enrollment_id,
-                event.time,
-            )
-        )
+    states = [
+        _enrollment_row(event)
+        for event in latest(batch.of("enrollment.created"), _BY_ENROLLMENT, by_time)
+    ]
     await execute_rows(conn, UPSERT_ENROLLMENT_STATE_SQL, states)
     statuses = [
         (*_WITH_USER(event), *path_status(event))

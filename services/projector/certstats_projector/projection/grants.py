@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncpg
 
+from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import CertificateGranted
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql
 
 UPSERT_GRANT_STATE_SQL = """
 INSERT INTO certificate_grants AS g (platform_id, grant_id, certificate_id, user_id,
@@ -32,24 +33,27 @@ REVOKE_GRANTS_SQL = final_flag_sql("certificate_grants", "grant_id", "revoked", 
 _BY_GRANT = entity_key("grant_id")
 
 
+def _grant_row(event: DomainEvent) -> Row:
+    """Row of ``UPSERT_GRANT_STATE_SQL``."""
+    grant = payload(event, CertificateGranted)
+    return (
+        event.platform_id,
+        grant.grant_id,
+        grant.certificate_id,
+        grant.user_id,
+        grant.enrollment_id,
+        grant.session_id,
+        grant.delivered_at,
+        grant.expires_at,
+        event.time,
+    )
+
+
 async def apply_grants(conn: asyncpg.Connection, batch: EventsByType) -> None:
     """Apply the batch's grants, then its revocations."""
-    states = []
-    for event in latest(batch.of("certificate.granted"), _BY_GRANT, by_time):
-        grant = payload(event, CertificateGranted)
-        states.append(
-            (
-                event.platform_id,
-                grant.grant_id,
-                grant.certificate_id,
-                grant.user_id,
-                grant.enrollment_id,
-                grant.session_id,
-                grant.delivered_at,
-                grant.expires_at,
-                event.time,
-            )
-        )
+    states = [
+        _grant_row(event) for event in latest(batch.of("certificate.granted"), _BY_GRANT, by_time)
+    ]
     await execute_rows(conn, UPSERT_GRANT_STATE_SQL, states)
     revoked = final_rows(batch.of("certificate.revoked"), "grant_id", "user_id")
     await execute_rows(conn, REVOKE_GRANTS_SQL, revoked)

@@ -12,10 +12,11 @@ import json
 
 import asyncpg
 
+from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import PathSessionState
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql
 
 UPSERT_SESSION_STATE_SQL = """
 INSERT INTO path_sessions AS s (platform_id, session_id, path_id, name, starts_at, ends_at,
@@ -50,26 +51,30 @@ ARCHIVE_TYPES = ("path_session.archived", "path_session.unarchived")
 _BY_SESSION = entity_key("session_id")
 
 
+def _session_row(event: DomainEvent) -> Row:
+    """Row of ``UPSERT_SESSION_STATE_SQL``; instructor ids as JSON text."""
+    session = payload(event, PathSessionState)
+    return (
+        event.platform_id,
+        session.session_id,
+        session.path_id,
+        session.name,
+        session.starts_at,
+        session.ends_at,
+        json.dumps(session.instructor_ids),
+        session.automatic_reenrollment,
+        event.time,
+    )
+
+
 async def apply_sessions(conn: asyncpg.Connection, batch: EventsByType) -> None:
     """Apply the batch's session states, archive toggles and deletions."""
-    states = []
-    for event in latest(
-        batch.of("path_session.created", "path_session.updated"), _BY_SESSION, by_time
-    ):
-        session = payload(event, PathSessionState)
-        states.append(
-            (
-                event.platform_id,
-                session.session_id,
-                session.path_id,
-                session.name,
-                session.starts_at,
-                session.ends_at,
-                json.dumps(session.instructor_ids),
-                session.automatic_reenrollment,
-                event.time,
-            )
+    states = [
+        _session_row(event)
+        for event in latest(
+            batch.of("path_session.created", "path_session.updated"), _BY_SESSION, by_time
         )
+    ]
     await execute_rows(conn, UPSERT_SESSION_STATE_SQL, states)
     toggles = [
         (*_BY_SESSION(event), event.type == "path_session.archived", event.time)

@@ -12,10 +12,11 @@ import json
 
 import asyncpg
 
+from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import UserState
 
 from .reduce import EventsByType, by_time, entity_key, latest, payload
-from .sql import execute_rows
+from .sql import Row, execute_rows
 
 USER_STATE_TYPES = ("user.registered", "user.updated")
 USER_STATUS = {"user.deleted": "deleted", "user.reactivated": "active"}
@@ -60,24 +61,27 @@ WHERE u.status_event_at IS NULL OR u.status_event_at <= EXCLUDED.status_event_at
 _BY_USER = entity_key("user_id")
 
 
+def _profile_row(event: DomainEvent) -> Row:
+    """Row of ``UPSERT_USER_STATE_SQL``; arrays and objects as JSON text."""
+    user = payload(event, UserState)
+    return (
+        event.platform_id,
+        user.user_id,
+        user.first_name,
+        user.last_name,
+        user.email,
+        user.registered_at,
+        json.dumps(user.custom_fields),
+        json.dumps(list(dict.fromkeys(user.group_ids))),
+        event.time,
+    )
+
+
 async def apply_users(conn: asyncpg.Connection, batch: EventsByType) -> None:
     """Apply the batch's user profiles, then its status toggles."""
-    states = []
-    for event in latest(batch.of(*USER_STATE_TYPES), _BY_USER, by_time):
-        user = payload(event, UserState)
-        states.append(
-            (
-                event.platform_id,
-                user.user_id,
-                user.first_name,
-                user.last_name,
-                user.email,
-                user.registered_at,
-                json.dumps(user.custom_fields),
-                json.dumps(list(dict.fromkeys(user.group_ids))),
-                event.time,
-            )
-        )
+    states = [
+        _profile_row(event) for event in latest(batch.of(*USER_STATE_TYPES), _BY_USER, by_time)
+    ]
     await execute_rows(conn, UPSERT_USER_STATE_SQL, states)
     toggles = [
         (*_BY_USER(event), USER_STATUS[event.type], event.time)
