@@ -244,3 +244,22 @@ async def test_as_of_moves_statuses_and_counts(api: Api) -> None:
     (row,) = await api.items(LIST, as_of="2026-07-02T00:00:00+00:00")
     assert row["certified_learners"] == 7  # u10's grant now exists
     assert (row["expired_learners"], row["expiring_soon_learners"]) == (3, 0)
+
+
+async def test_count_columns_equal_drill_down_rows(api: Api) -> None:
+    await api.load(_seed_world())
+    for params in (
+        {},
+        {"user_status": "all"},
+        {"user_status": "deleted"},
+        {"as_of": "2025-07-01T00:00:00Z"},
+        {"registered_to": "2025-01-01"},
+    ):
+        for row in await api.items(LIST, **params):
+            url = f"{LIST}/{row['certificate_id']}"
+            certified = await api.items(f"{url}/certified-learners", **params)
+            assert len(certified) == row["certified_learners"], params
+            assert len(await api.items(f"{url}/paths", **params)) == row["associated_paths"]
+            statuses = [r["latest_status"] for r in certified]
+            assert statuses.count("valid") == row["valid_learners"]
+            assert statuses.count("expired") == row["expired_learners"]
