@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 
-from certstats_query_api import service
-from certstats_query_api.csv_export import attachment_name, csv_chunks
-from certstats_query_api.db import Snapshot
 from certstats_query_api.deps import BomDep, FiltersDep, RequesterDep, SearchDep, page_of
 from certstats_query_api.models import (
     CertificateDetail,
@@ -23,8 +18,8 @@ from certstats_query_api.models import (
 )
 from certstats_query_api.pages import Page
 from certstats_query_api.problems import NOT_FOUND, PROBLEM_MEDIA_TYPE
-from certstats_query_api.rows import FORMATS
-from certstats_query_api.service import SQL_KIND, ListRequest
+from certstats_query_api.responses import csv_export, json_page
+from certstats_query_api.service import ListRequest
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}} for code in (400, 401, 403, 404)
@@ -40,69 +35,11 @@ PathsPage = Annotated[Page, Depends(page_of("paths"))]
 HistoryPageDep = Annotated[Page, Depends(page_of("history"))]
 
 
-def rfc3339(instant: datetime) -> str:
-    """``instant`` in UTC as RFC 3339 with ``Z``, as pydantic writes it in JSON bodies."""
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-async def _enter(request: Request, conn: Any, list_request: ListRequest) -> str | None:
-    """Check access and publish the watermark for the response header; returns it."""
-    watermark = await service.data_as_of(conn, list_request.requester.platform_id)
-    text = None if watermark is None else rfc3339(watermark)
-    request.state.data_as_of = text
-    await service.check_access(conn, list_request)
-    return text
-
-
-async def _json_page(request: Request, list_request: ListRequest) -> dict[str, Any]:
-    async with Snapshot(request.app.state.pool) as conn:
-        watermark = await _enter(request, conn, list_request)
-        records, next_cursor = await service.fetch_page(conn, list_request)
-    to_json = FORMATS[SQL_KIND[list_request.kind]].json
-    tz = list_request.filters.tz
-    return {
-        "items": [to_json(record, tz) for record in records],
-        "next_cursor": next_cursor,
-        "as_of": list_request.filters.as_of,
-        "data_as_of": watermark,
-    }
-
-
-async def _csv_export(
-    request: Request, list_request: ListRequest, bom: bool, *name: str
-) -> StreamingResponse:
-    snapshot = Snapshot(request.app.state.pool)
-    conn = await snapshot.open()
-    try:
-        await _enter(request, conn, list_request)
-    except BaseException:
-        await snapshot.close()
-        raise
-    row_format, tz = FORMATS[SQL_KIND[list_request.kind]], list_request.filters.tz
-
-    async def chunks() -> Any:
-        try:
-            rows = service.stream_rows(conn, list_request)
-            async for chunk in csv_chunks(
-                row_format.header, rows, lambda r: row_format.csv(r, tz), bom=bom
-            ):
-                yield chunk
-        finally:
-            await snapshot.close()
-
-    return StreamingResponse(
-        chunks(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{attachment_name(*name)}"'},
-        background=BackgroundTask(snapshot.close),
-    )
-
-
 @router.get("", response_model=CertificatePage, summary="Certificate list (SPEC.md §5.1)")
 async def list_certificates(
     request: Request, who: RequesterDep, f: FiltersDep, page: CertificatesPage, q: SearchDep = None
 ) -> dict[str, Any]:
-    return await _json_page(request, ListRequest("certificates", who, f, page, q=q or None))
+    return await json_page(request, ListRequest("certificates", who, f, page, q=q or None))
 
 
 @router.get(
@@ -117,7 +54,7 @@ async def export_certificates(
     bom: BomDep = True,
 ) -> StreamingResponse:
     list_request = ListRequest("certificates", who, f, page, q=q or None)
-    return await _csv_export(
+    return await csv_export(
         request, list_request, bom, "path-certificates", f.as_of.date().isoformat()
     )
 
@@ -127,7 +64,7 @@ async def get_certificate(
     request: Request, certificate_id: str, who: RequesterDep, f: FiltersDep
 ) -> dict[str, Any]:
     page = Page("title", 1, None)
-    found = await _json_page(request, ListRequest("certificates", who, f, page, certificate_id))
+    found = await json_page(request, ListRequest("certificates", who, f, page, certificate_id))
     if not found["items"]:
         raise NOT_FOUND
     return {**found["items"][0], "as_of": found["as_of"], "data_as_of": found["data_as_of"]}
@@ -137,7 +74,7 @@ async def get_certificate(
 async def list_paths(
     request: Request, certificate_id: str, who: RequesterDep, f: FiltersDep, page: PathsPage
 ) -> dict[str, Any]:
-    return await _json_page(request, ListRequest("paths", who, f, page, certificate_id))
+    return await json_page(request, ListRequest("paths", who, f, page, certificate_id))
 
 
 @router.get("/{certificate_id}/paths.csv", response_class=StreamingResponse, responses=_CSV)
@@ -150,7 +87,7 @@ async def export_paths(
     bom: BomDep = True,
 ) -> StreamingResponse:
     list_request = ListRequest("paths", who, f, page, certificate_id)
-    return await _csv_export(request, list_request, bom, "certificate", certificate_id, "paths")
+    return await csv_export(request, list_request, bom, "certificate", certificate_id, "paths")
 
 
 @router.get(
@@ -165,7 +102,7 @@ async def list_certified_learners(
     q: SearchDep = None,
 ) -> dict[str, Any]:
     list_request = ListRequest("certified_learners", who, f, page, certificate_id, q=q or None)
-    return await _json_page(request, list_request)
+    return await json_page(request, list_request)
 
 
 @router.get(
@@ -182,7 +119,7 @@ async def export_certified_learners(
 ) -> StreamingResponse:
     list_request = ListRequest("certified_learners", who, f, page, certificate_id, q=q or None)
     name = ("certificate", certificate_id, "certified-learners")
-    return await _csv_export(request, list_request, bom, *name)
+    return await csv_export(request, list_request, bom, *name)
 
 
 @router.get("/{certificate_id}/learners", response_model=LearnerPage, summary="Learners (5.2)")
@@ -195,7 +132,7 @@ async def list_learners(
     q: SearchDep = None,
 ) -> dict[str, Any]:
     list_request = ListRequest("learners", who, f, page, certificate_id, q=q or None)
-    return await _json_page(request, list_request)
+    return await json_page(request, list_request)
 
 
 @router.get("/{certificate_id}/learners.csv", response_class=StreamingResponse, responses=_CSV)
@@ -209,7 +146,7 @@ async def export_learners(
     bom: BomDep = True,
 ) -> StreamingResponse:
     list_request = ListRequest("learners", who, f, page, certificate_id, q=q or None)
-    return await _csv_export(request, list_request, bom, "certificate", certificate_id, "learners")
+    return await csv_export(request, list_request, bom, "certificate", certificate_id, "learners")
 
 
 @router.get(
@@ -224,7 +161,7 @@ async def list_history(
     page: HistoryPageDep,
 ) -> dict[str, Any]:
     list_request = ListRequest("history", who, f, page, certificate_id, user_id)
-    return await _json_page(request, list_request)
+    return await json_page(request, list_request)
 
 
 @router.get(
@@ -243,4 +180,4 @@ async def export_history(
 ) -> StreamingResponse:
     list_request = ListRequest("history", who, f, page, certificate_id, user_id)
     name = ("certificate", certificate_id, "learner", user_id, "history")
-    return await _csv_export(request, list_request, bom, *name)
+    return await csv_export(request, list_request, bom, *name)

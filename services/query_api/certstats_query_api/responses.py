@@ -1,0 +1,90 @@
+"""HTTP answers of the statistics endpoints: JSON pages and streamed CSV exports, each read
+from one snapshot (SPEC.md §5, §5.5, §5.6)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from asyncpg.pool import PoolConnectionProxy
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from certstats_query_api import service
+from certstats_query_api.csv_export import attachment_name, csv_chunks
+from certstats_query_api.db import Snapshot
+from certstats_query_api.rows import FORMATS
+from certstats_query_api.service import SQL_KIND, ListRequest
+
+
+def rfc3339(instant: datetime) -> str:
+    """``instant`` in UTC as RFC 3339 with ``Z``, as pydantic writes it in JSON bodies."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def _enter(
+    request: Request, conn: PoolConnectionProxy, list_request: ListRequest
+) -> str | None:
+    """Check access and publish the watermark for the response header; returns it."""
+    watermark = await service.data_as_of(conn, list_request.requester.platform_id)
+    text = None if watermark is None else rfc3339(watermark)
+    request.state.data_as_of = text
+    await service.check_access(conn, list_request)
+    return text
+
+
+async def json_page(request: Request, list_request: ListRequest) -> dict[str, Any]:
+    """One JSON page ``{"items", "next_cursor", "as_of", "data_as_of"}`` read in one snapshot.
+
+    Raises:
+        ApiProblem: 403/404 (scope), 400 (forged cursor), 503 (no read models).
+    """
+    async with Snapshot(request.app.state.pool) as conn:
+        watermark = await _enter(request, conn, list_request)
+        records, next_cursor = await service.fetch_page(conn, list_request)
+    to_json = FORMATS[SQL_KIND[list_request.kind]].json
+    tz = list_request.filters.tz
+    return {
+        "items": [to_json(record, tz) for record in records],
+        "next_cursor": next_cursor,
+        "as_of": list_request.filters.as_of,
+        "data_as_of": watermark,
+    }
+
+
+async def csv_export(
+    request: Request, list_request: ListRequest, bom: bool, *name: str
+) -> StreamingResponse:
+    """Every row of the list as a streamed CSV attachment named from ``name`` parts; access is
+    checked before the first byte, then rows stream from the same snapshot (SPEC.md §5.5).
+
+    Raises:
+        ApiProblem: 403/404 (scope), 503 (no read models), before streaming starts.
+    """
+    snapshot = Snapshot(request.app.state.pool)
+    conn = await snapshot.open()
+    try:
+        await _enter(request, conn, list_request)
+    except BaseException:
+        await snapshot.close()
+        raise
+    row_format, tz = FORMATS[SQL_KIND[list_request.kind]], list_request.filters.tz
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            rows = service.stream_rows(conn, list_request)
+            async for chunk in csv_chunks(
+                row_format.header, rows, lambda r: row_format.csv(r, tz), bom=bom
+            ):
+                yield chunk
+        finally:
+            await snapshot.close()
+
+    return StreamingResponse(
+        chunks(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{attachment_name(*name)}"'},
+        background=BackgroundTask(snapshot.close),
+    )
