@@ -263,3 +263,25 @@ async def test_count_columns_equal_drill_down_rows(api: Api) -> None:
             statuses = [r["latest_status"] for r in certified]
             assert statuses.count("valid") == row["valid_learners"]
             assert statuses.count("expired") == row["expired_learners"]
+
+
+async def test_watermark_in_body_and_header(api: Api) -> None:
+    empty = await api.get(LIST)
+    assert empty.json()["data_as_of"] is None and "x-data-as-of" not in empty.headers
+    await api.load(
+        [
+            *catalog("c1"),
+            event(
+                "user.registered",
+                "2026-04-05T06:07:08.5Z",
+                user_id="u1",
+                first_name="A",
+                last_name="B",
+                email="a@b",
+                registered_at=LATER,
+            ),
+        ]
+    )
+    response = await api.get(LIST)
+    assert response.json()["data_as_of"] == "2026-04-05T06:07:08.500000Z"
+    assert response.headers["x-data-as-of"] == response.json()["data_as_of"]
