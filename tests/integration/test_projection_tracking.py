@@ -8,6 +8,7 @@ import pytest
 
 from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import GroupDeleted
+from certstats_projector import generations
 from certstats_projector.projection import InvalidSchemaName, apply_batch, stored_offsets
 from tests.integration.projection_support import (
     PLATFORM,
@@ -131,3 +132,17 @@ async def test_writes_go_to_the_given_generation_only(proj: Projection) -> None:
     assert await proj.conn.fetchval(f"SELECT count(*) FROM {other}.applied_events") == 0
     search_path = await proj.conn.fetchval("SHOW search_path")
     assert proj.schema not in search_path
+
+
+async def test_same_connection_moves_to_a_new_generation_after_the_old_is_dropped(
+    proj: Projection,
+) -> None:
+    await proj.apply([user_state("u1", 1)], {("a", 0): 1})
+    building = await generations.create_building_generation(proj.conn)
+    await apply_batch(proj.conn, building, [user_state("u2", 1)], {("a", 0): 5})
+    await proj.conn.execute(f"DROP SCHEMA {proj.schema} CASCADE")
+    result = await apply_batch(proj.conn, building, [user_state("u3", 2)], {("a", 0): 6})
+    assert result.applied_total == 1
+    assert await stored_offsets(proj.conn, building, ["a"]) == {("a", 0): 6}
+    users = await Projection(proj.conn, building).rows("users")
+    assert [u["user_id"] for u in users] == ["u2", "u3"]
