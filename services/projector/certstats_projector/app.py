@@ -18,6 +18,7 @@ from aiokafka import ConsumerRecord
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 
 from certstats_projector import dlq, generations
 from certstats_projector.consumer import BatchApplier, pooled
@@ -59,12 +60,12 @@ class Projector:
                 settings.revoke_wait_s,
             ),
         )
-        self.subscriber(self._on_batch)
+        self.subscriber(self._on_batch, decoder=_undecoded)
         self.app = FastStream(
             self.broker,
             on_startup=[self._open],
             after_startup=[self._serve],
-            on_shutdown=[self._stop_serving],
+            on_shutdown=[self._drain_and_stop_serving],
             after_shutdown=[self._close],
         )
 
@@ -128,7 +129,8 @@ class Projector:
             )
             await self._ops.start()
 
-    async def _stop_serving(self) -> None:
+    async def _drain_and_stop_serving(self) -> None:
+        await self.applier.close()
         if self._gauges is not None:
             self._gauges.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -156,6 +158,10 @@ class Projector:
                 database = await self._pool.fetchval("SELECT true") is True
         consumer = self.subscriber.running and self.subscriber.consumer is not None
         return {"database": database, "consumer": consumer, "projecting": not self.applier.failing}
+
+
+async def _undecoded(message: StreamMessage[Any]) -> None:
+    """FastStream decoder that skips decoding: the handler reads the raw records itself."""
 
 
 async def run_projector(settings: ProjectorSettings) -> None:

@@ -1,10 +1,10 @@
-"""Turning consumed Kafka records into one exactly-once PostgreSQL transaction (SPEC.md §1, §3).
+"""Consumed Kafka batches -> one exactly-once PostgreSQL transaction each (SPEC.md §1, §3).
 
-:func:`decode_records` sorts a batch into valid events, rejected (malformed) records and
-unknown types, and computes the next offset of every partition in it. :class:`BatchApplier`
-dead-letters the rejected records (awaiting the broker's acks), then commits the events and
-all the offsets in one transaction, retrying the same batch with back-off on failure, so
-nothing is ever committed past a failed batch.
+:class:`BatchApplier` decodes a batch (:mod:`certstats_projector.decoding`), then hands it to
+a commit task that dead-letters the rejected records (awaiting the broker's acks) and commits
+the events with every offset of the batch in one transaction, retrying the same batch with
+back-off on failure. Commits run one at a time, in consumption order; the next batch is
+fetched and decoded while the previous one commits (Python and PostgreSQL work overlap).
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -24,10 +22,12 @@ import structlog
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 
-from certstats_contracts.envelope import DomainEvent, MalformedEvent, UnknownEventType, parse_event
+from certstats_projector.decoding import DecodedBatch, decode_records
+from certstats_projector.generations import current_schema
 from certstats_projector.dlq import Rejected
 from certstats_projector.metrics import ProjectorMetrics
 from certstats_projector.progress import TopicPartitionKey
+from certstats_projector.promotion import lock_current_generation
 from certstats_projector.projection import AppliedBatch, apply_batch, stored_offsets
 
 log = structlog.get_logger("certstats.projector")
@@ -45,39 +45,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Failures expected to pass: connection loss, deadlock, serialization, broker hiccups."""
 
-T = TypeVar("T")
-
 WATERMARK_SQL = "SELECT max(data_as_of) FROM {schema}.watermarks"
 """Newest watermark of a generation (``schema`` comes from our own code, never from input)."""
 
-
-@dataclass
-class DecodedBatch:
-    """One consumed batch, sorted: what to apply, what to dead-letter, what to skip."""
-
-    events: list[DomainEvent] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    unknown: Counter[str] = field(default_factory=Counter)
-    next_offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)
-
-
-def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
-    """Validate every record value with :func:`parse_event`, keeping consumption order.
-
-    ``next_offsets`` maps each partition of the batch to its greatest offset + 1: skipped and
-    rejected records advance the offsets like applied ones (SPEC.md §3).
-    """
-    batch = DecodedBatch()
-    for record in records:
-        try:
-            batch.events.append(parse_event(record.value or b""))
-        except UnknownEventType as exc:
-            batch.unknown[exc.event_type] += 1
-        except MalformedEvent as exc:
-            batch.rejected.append(Rejected(record, str(exc)))
-        key = (record.topic, record.partition)
-        batch.next_offsets[key] = max(batch.next_offsets.get(key, 0), record.offset + 1)
-    return batch
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -89,10 +60,16 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
 
 class BatchApplier:
-    """Applies decoded batches to one read-model generation; one batch at a time.
+    """Applies consumed batches to one read-model generation, one commit at a time.
 
-    ``in_flight`` is held while a batch is being committed: the rebalance listener waits on
-    it so a revoked partition's batch commits before another member resumes from PostgreSQL.
+    ``epoch`` counts rebalances: a batch fetched before a rebalance is dropped instead of
+    committed, since every assigned partition is re-sought to its stored offset anyway.
+
+    With ``follow`` (the live projector) the applier follows the current generation: each
+    batch transaction checks it under the generation lock (:mod:`certstats_projector.promotion`).
+    Once a rebuild promoted another one, the batch is not committed; the next :meth:`handle`
+    switches ``schema`` and awaits ``follow()``, which re-seeks the assigned partitions to the
+    offsets stored in the new generation.
     """
 
     def __init__(
@@ -102,40 +79,86 @@ class BatchApplier:
         metrics: ProjectorMetrics,
         dead_letter: Callable[[Sequence[Rejected]], Awaitable[None]],
         backoff: tuple[float, float],
+        follow: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self.schema = schema
         self._metrics = metrics
         self._dead_letter = dead_letter
         self._backoff = backoff
-        self.in_flight = asyncio.Lock()
+        self._follow = follow
+        self._promoted: str | None = None
+        self._commit_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.epoch = 0
         self.stored: dict[TopicPartitionKey, int] = {}
         """Next offsets this instance knows are stored (loaded on assignment, then committed)."""
         self.failing = False
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Decode, dead-letter and commit one batch; returns once it is durably committed."""
+        """Decode one batch, wait for the previous commit, then start this batch's commit."""
         if not records:
             return
-        async with self.in_flight:
-            started = time.perf_counter()
-            batch = decode_records(records)
-            for rejected in batch.rejected:
-                self._log_rejected(rejected)
-            where = _coordinates(records)
-            if batch.rejected:
-                await self.retry(lambda: self._dead_letter(batch.rejected), step="dlq", **where)
-            applied = await self.retry(lambda: self._commit(batch), step="commit", **where)
-            self.stored.update(batch.next_offsets)
-            self._record_metrics(batch, applied, time.perf_counter() - started)
+        epoch, started = self.epoch, time.perf_counter()
+        batch = decode_records(records)
+        await self.drain()
+        if self._closed or epoch != self.epoch:
+            return  # not committed: resumed from PostgreSQL offsets after the rebalance
+        if self._promoted is not None:
+            await self._switch(self._promoted)
+            return  # fetched before the re-seek: consumed again from the new generation
+        self._commit_task = asyncio.create_task(self._commit(batch, records, started))
 
-    async def _commit(self, batch: DecodedBatch) -> AppliedBatch:
+    async def drain(self) -> None:
+        """Wait until the batch being committed (if any) is durably committed."""
+        if self._commit_task is not None:
+            await asyncio.shield(self._commit_task)
+
+    async def close(self) -> None:
+        """Start no more commits and wait for the current one (graceful stop)."""
+        self._closed = True
+        await self.drain()
+
+    async def _commit(
+        self, batch: DecodedBatch, records: Sequence[ConsumerRecord[Any, Any]], started: float
+    ) -> None:
+        where, schema = _coordinates(records), self.schema
+        for rejected in batch.rejected:
+            _log_rejected(rejected)
+        if batch.rejected:
+            await self.retry(lambda: self._dead_letter(batch.rejected), step="dlq", **where)
+        applied = await self.retry(lambda: self._apply(batch, schema), step="commit", **where)
+        if applied is None:
+            return  # another generation was promoted: not committed (see handle)
+        self.stored.update(batch.next_offsets)
+        self._record_metrics(batch, applied, time.perf_counter() - started)
+
+    async def _apply(self, batch: DecodedBatch, schema: str) -> AppliedBatch | None:
         async with pooled(self._pool) as conn:
-            return await apply_batch(conn, self.schema, batch.events, batch.next_offsets)
+            if self._follow is None:
+                return await apply_batch(conn, schema, batch.events, batch.next_offsets)
+            async with conn.transaction():
+                current = await lock_current_generation(conn)
+                if current != schema:
+                    self._promoted = current
+                    return None
+                return await apply_batch(conn, schema, batch.events, batch.next_offsets)
+
+    async def _switch(self, schema: str) -> None:
+        """Follow the promoted generation ``schema`` (SPEC.md §6): drop the batches fetched
+        so far and resume from the offsets stored there."""
+        assert self._follow is not None
+        self.schema, self._promoted = schema, None
+        self.epoch += 1
+        self.stored.clear()
+        log.info("following the promoted read-model generation", schema=schema)
+        await self._follow()
 
     async def load_stored_offsets(self, topics: Sequence[str]) -> dict[TopicPartitionKey, int]:
         """Next offsets stored in this generation for ``topics`` (absent: never consumed)."""
         async with pooled(self._pool) as conn:
+            if self._follow is not None:
+                self.schema = await current_schema(conn)  # a rebuild may have promoted one
             return await stored_offsets(conn, self.schema, topics)
 
     async def newest_watermark(self) -> datetime | None:
@@ -180,16 +203,16 @@ class BatchApplier:
             self._metrics.events_skipped_unknown.labels(event_type).inc(count)
         self._metrics.batch_duration.observe(seconds)
 
-    @staticmethod
-    def _log_rejected(rejected: Rejected) -> None:
-        record = rejected.record
-        log.warning(
-            "event dead-lettered",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            error=rejected.error,
-        )
+
+def _log_rejected(rejected: Rejected) -> None:
+    record = rejected.record
+    log.warning(
+        "event dead-lettered",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        error=rejected.error,
+    )
 
 
 def _coordinates(records: Sequence[ConsumerRecord[Any, Any]]) -> dict[str, object]:

@@ -40,14 +40,16 @@ class ResumeFromStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self.assigned: set[TopicPartition] = set()
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Wait (bounded) for the in-flight batch to commit before the group reassigns."""
+        """Drop batches fetched before this rebalance and wait (bounded) for the commit in
+        flight, so the next owner of a revoked partition reads offsets that include it."""
         self.assigned -= revoked
+        applier = self._applier()
+        applier.epoch += 1
         try:
             async with asyncio.timeout(self._revoke_wait_s):
-                async with self._applier().in_flight:
-                    pass
+                await applier.drain()
         except TimeoutError:
-            log.warning("rebalance did not wait for the in-flight batch", revoked=len(revoked))
+            log.warning("rebalance did not wait for the commit in flight", revoked=len(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Seek each assigned partition to its stored next offset (earliest when none)."""

@@ -1,0 +1,176 @@
+"""Projector throughput benchmark (a script, not a test).
+
+Publishes N synthetic events (default 1,000,000, realistic mix, see ``bench/synthetic.py``)
+with a batching, lingering, compressing producer, then measures in the same run:
+
+(a) raw aiokafka consume + JSON decode rate, no processing;
+(b) the projector's sustained apply rate until caught up (``project_until_caught_up``),
+    from its first stored offset to caught up, on a fresh database;
+
+and prints events/s of both and b/a. Targets: b >= 50,000 ev/s, b/a >= 0.35.
+
+Usage: ``.venv/bin/python -m bench.projector_throughput [--events N] [--partitions P]``.
+Uses ``CERTSTATS_BENCH_DATABASE_URL`` / ``CERTSTATS_BENCH_KAFKA_BOOTSTRAP`` when set, else a
+local PostgreSQL on 127.0.0.1:5432 and a Tansu broker started for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from bench.synthetic import Message, synthetic_stream
+from certstats_cli import local_infra
+from certstats_projector.app import project_until_caught_up
+from certstats_projector.progress import CatchUpProgress
+from certstats_projector.settings import ProjectorSettings
+
+
+async def publish(bootstrap: str, topic: str, messages: Sequence[Message], codec: str) -> float:
+    """Publish ``messages``; returns events/s (acks awaited)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        linger_ms=20,
+        max_batch_size=1024 * 1024,
+        compression_type=None if codec == "none" else codec,
+        acks=1,
+    )
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending = []
+        for key, value in messages:
+            pending.append(await producer.send(topic, value, key=key))
+            if len(pending) >= 50_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return len(messages) / (time.perf_counter() - started)
+
+
+async def raw_consume_rate(bootstrap: str, topic: str, partitions: int, count: int) -> float:
+    """(a) Read ``count`` records from the beginning and ``json.loads`` each; events/s."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        started, seen = time.perf_counter(), 0
+        while seen < count:
+            for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+                for record in records:
+                    json.loads(record.value)
+                seen += len(records)
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def projector_rate(settings: ProjectorSettings, count: int) -> tuple[float, float]:
+    """(b) Project until caught up; returns (sustained events/s, wall seconds incl. start)."""
+    first_progress: list[float] = []
+
+    def note(progress: CatchUpProgress) -> None:
+        if progress.stored_total > 0 and not first_progress:
+            first_progress.append(time.perf_counter())
+
+    started, cpu = time.perf_counter(), time.process_time()
+    await project_until_caught_up(settings, note, timeout_s=3600, poll_s=0.05)
+    done = time.perf_counter()
+    print(
+        f"    projector process CPU {time.process_time() - cpu:.1f} s, wall {done - started:.1f} s"
+    )
+    return count / (done - first_progress[0]), done - started
+
+
+@contextlib.asynccontextmanager
+async def infrastructure() -> AsyncIterator[tuple[str, str]]:
+    """(admin DSN, bootstrap servers): from the environment, else local processes."""
+    database = os.environ.get("CERTSTATS_BENCH_DATABASE_URL")
+    bootstrap = os.environ.get("CERTSTATS_BENCH_KAFKA_BOOTSTRAP")
+    broker = None if bootstrap else local_infra.start_tansu()
+    try:
+        with contextlib.ExitStack() as stack:
+            if database is None:
+                pg_dir = Path(tempfile.mkdtemp()) / "pgdata"
+                database = stack.enter_context(local_infra.postgres_server(pg_dir))
+            yield database, bootstrap or broker.bootstrap_servers  # type: ignore[union-attr]
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+async def fresh_database(admin_dsn: str) -> str:
+    """Create an empty database for this run; returns its DSN."""
+    name = f"certstats_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{admin_dsn.rpartition('/')[0]}/{name}"
+
+
+async def fresh_topic(bootstrap: str, partitions: int) -> str:
+    """Create a topic for this run; returns its name."""
+    topic = f"bench.events.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+    return topic
+
+
+async def main(args: argparse.Namespace) -> None:
+    messages = list(synthetic_stream(args.events))
+    async with infrastructure() as (admin_dsn, bootstrap):
+        topic = await fresh_topic(bootstrap, args.partitions)
+        produce = await publish(bootstrap, topic, messages, args.compression)
+        print(f"published {len(messages):,} events: {produce:,.0f} ev/s ({args.compression})")
+        raw = await raw_consume_rate(bootstrap, topic, args.partitions, len(messages))
+        print(f"(a) raw consume + JSON decode: {raw:,.0f} ev/s")
+        settings = ProjectorSettings(
+            database_url=await fresh_database(admin_dsn),
+            kafka_bootstrap_servers=bootstrap,
+            topics=[topic],
+            consumer_group=f"bench-{topic}",
+            batch_max_records=args.batch,
+            http_port=None,
+        )
+        applied, wall = await projector_rate(settings, len(messages))
+        print(f"(b) projector, first commit to caught up: {applied:,.0f} ev/s (wall {wall:.1f} s)")
+        print(f"b/a = {applied / raw:.2f}   targets: b >= 50,000 ev/s, b/a >= 0.35")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=5000, help="projector batch_max_records")
+    parser.add_argument("--compression", default="gzip", choices=["gzip", "none"])
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))

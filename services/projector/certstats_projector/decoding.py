@@ -1,0 +1,44 @@
+"""Sorting one consumed batch into events to apply, records to dead-letter and unknown types
+(SPEC.md §3), with the next offset of every partition in it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from certstats_contracts.envelope import DomainEvent, MalformedEvent, UnknownEventType, parse_event
+from certstats_projector.dlq import Rejected
+from certstats_projector.progress import TopicPartitionKey
+
+
+@dataclass
+class DecodedBatch:
+    """One consumed batch, sorted: what to apply, what to dead-letter, what to skip."""
+
+    events: list[DomainEvent] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    unknown: Counter[str] = field(default_factory=Counter)
+    next_offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)
+
+
+def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
+    """Validate every record value with :func:`parse_event`, keeping consumption order.
+
+    ``next_offsets`` maps each partition of the batch to its greatest offset + 1: skipped and
+    rejected records advance the offsets like applied ones (SPEC.md §3).
+    """
+    batch = DecodedBatch()
+    for record in records:
+        try:
+            batch.events.append(parse_event(record.value or b""))
+        except UnknownEventType as exc:
+            batch.unknown[exc.event_type] += 1
+        except MalformedEvent as exc:
+            batch.rejected.append(Rejected(record, str(exc)))
+        key = (record.topic, record.partition)
+        batch.next_offsets[key] = max(batch.next_offsets.get(key, 0), record.offset + 1)
+    return batch
