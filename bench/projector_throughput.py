@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import tempfile
@@ -144,6 +145,7 @@ async def fresh_topic(bootstrap: str, partitions: int) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     messages = list(synthetic_stream(args.events))
+    gc.freeze()  # the message list is not the projector's: keep it out of GC scans
     async with infrastructure() as (admin_dsn, bootstrap):
         topic = await fresh_topic(bootstrap, args.partitions)
         produce = await publish(bootstrap, topic, messages, args.compression)
