@@ -54,19 +54,20 @@ async def test_group_deleted_before_created_and_memberships_kept(proj: Projectio
     assert await proj.row("group_memberships", group_id="g1", user_id="u1") is not None
 
 
-async def test_parent_and_owner_references_create_placeholder_groups(proj: Projection) -> None:
+async def test_group_references_write_only_the_referring_rows(proj: Projection) -> None:
     await proj.apply(
         [
             group("child", 1, "Child", parent="parent"),
             event("certificate.created", 1, certificate_id="c1", title="C", owner_group_id="owner"),
+            event("group.role_granted", 1, group_id="g1", user_id="coach", role="coach"),
+            user_state("u1", 1, groups=["g2"]),
         ]
     )
     rows = await proj.rows("groups")
-    assert [(g["group_id"], g["name"]) for g in rows] == [
-        ("child", "Child"),
-        ("owner", None),
-        ("parent", None),
-    ]
+    assert [(g["group_id"], g["parent_group_id"]) for g in rows] == [("child", "parent")]
+    assert await proj.row("group_roles", group_id="g1", user_id="coach", role="coach")
+    assert await proj.row("group_memberships", group_id="g2", user_id="u1")
+    assert [u["user_id"] for u in await proj.rows("users")] == ["u1"]
 
 
 async def test_roles_toggle_last_writer_wins(proj: Projection) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -116,27 +117,30 @@ async def test_deleted_before_registered_stays_deleted(proj: Projection) -> None
     assert user is not None and (user["status"], user["first_name"]) == ("deleted", "Zoë")
 
 
-async def test_references_create_active_placeholder_users_and_groups(proj: Projection) -> None:
+async def test_learner_facts_create_active_placeholder_users(proj: Projection) -> None:
+    status: dict[str, Any] = {"status": "late", "changed_at": at(1)}
     await proj.apply(
         [
             enrollment("e1", 1, user_id="u1"),
             grant("gr1", 1, user_id="u2"),
             event("certificate.revoked", 1, grant_id="gr9", user_id="u3", revoked_at=at(1)),
-            event("group.role_granted", 1, group_id="g1", user_id="u4", role="coach"),
+            event("enrollment.status_changed", 1, enrollment_id="e4", user_id="u4", **status),
             event("enrollment.deleted", 1, enrollment_id="e5", user_id="u5", deleted_at=at(1)),
-            user_state("u6", 1, groups=["g2"]),
+            event(
+                "enrollment.completed",
+                1,
+                enrollment_id="e6",
+                user_id="u6",
+                status="successful",
+                completed_at=at(1),
+            ),
         ]
     )
     users = await proj.rows("users")
-    assert [(u["user_id"], u["status"]) for u in users] == [
-        (f"u{i}", "active") for i in range(1, 7)
+    assert [(u["user_id"], u["status"], u["first_name"]) for u in users] == [
+        (f"u{i}", "active", None) for i in range(1, 7)
     ]
-    assert all(u["state_event_at"] is None for u in users[:5])
-    groups = await proj.rows("groups")
-    assert [(g["group_id"], g["deleted"], g["name"]) for g in groups] == [
-        ("g1", False, None),
-        ("g2", False, None),
-    ]
+    assert all(u["state_event_at"] is None and u["registered_at"] is None for u in users)
 
 
 async def test_placeholder_does_not_touch_existing_user(proj: Projection) -> None:
