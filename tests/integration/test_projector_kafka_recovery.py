@@ -4,6 +4,7 @@ models always end equal to one uninterrupted in-order application of the events.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from bench.synthetic import synthetic_stream
 from certstats_projector.app import Projector, project_until_caught_up
+from certstats_projector.settings import ProjectorSettings
 from tests.integration.kafka_support import (
     expected_snapshot,
     projected,
@@ -32,16 +34,8 @@ async def test_killed_projector_resumes_from_postgres_offsets(
     messages = list(synthetic_stream(4000, seed=11))
     ends = await publish(kafka_bootstrap, topic, messages)
     settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=50)
-    env = os.environ | {
-        "CERTSTATS_DATABASE_URL": database_url,
-        "CERTSTATS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "CERTSTATS_TOPICS": f'["{topic}"]',
-        "CERTSTATS_CONSUMER_GROUP": settings.consumer_group,
-        "CERTSTATS_BATCH_MAX_RECORDS": "50",
-        "CERTSTATS_HTTP_PORT": "0",
-    }
     child = await asyncio.create_subprocess_exec(
-        str(CLI), "projector", env=env, stderr=asyncio.subprocess.DEVNULL
+        str(CLI), "projector", env=_cli_env(settings), stderr=asyncio.subprocess.DEVNULL
     )
     try:
         stored_at_kill = await wait_for_stored(database_url, 1000)
@@ -55,6 +49,41 @@ async def test_killed_projector_resumes_from_postgres_offsets(
     tables, offsets = await projected(database_url)
     assert offsets == ends
     assert tables == await expected_snapshot(database_url, valid_events(messages))
+
+
+def _cli_env(settings: ProjectorSettings) -> dict[str, str]:
+    """Environment running ``certstats projector`` with ``settings`` (ops HTTP on any port)."""
+    return os.environ | {
+        "CERTSTATS_DATABASE_URL": settings.database_url,
+        "CERTSTATS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "CERTSTATS_TOPICS": json.dumps(settings.topics),
+        "CERTSTATS_CONSUMER_GROUP": settings.consumer_group,
+        "CERTSTATS_BATCH_MAX_RECORDS": str(settings.batch_max_records),
+        "CERTSTATS_HTTP_PORT": "0",
+    }
+
+
+async def test_sigterm_stops_the_cli_projector_cleanly_and_logs_are_json(
+    database_url: str, kafka_bootstrap: str, topic: str
+) -> None:
+    messages = list(synthetic_stream(500, seed=14))
+    ends = await publish(kafka_bootstrap, topic, messages)
+    settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=50)
+    child = await asyncio.create_subprocess_exec(
+        str(CLI), "projector", env=_cli_env(settings), stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await wait_for_stored(database_url, len(messages))
+    finally:
+        child.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            _, stderr = await child.communicate()
+
+    assert child.returncode == 0
+    logs = [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]
+    assert any(entry["event"] == "partitions assigned" for entry in logs)
+    assert all({"level", "timestamp", "event"} <= entry.keys() for entry in logs)
+    assert (await projected(database_url))[1] == ends
 
 
 async def test_kafka_committed_offsets_are_advisory(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,9 @@ from certstats_projector.progress import CatchUpProgress, measure_progress
 from certstats_projector.rebalance import ResumeFromStoredOffsets
 from certstats_projector.settings import ProjectorSettings
 
+_FASTSTREAM_LOG = logging.getLogger("certstats.faststream")
+"""FastStream's logs go through the root handler (JSON) instead of its own colour handler."""
+
 
 class Projector:
     """One projector instance: a FastStream app whose batch subscriber applies every batch
@@ -42,7 +46,10 @@ class Projector:
         self._ops: OpsServer | None = None
         self._gauges: asyncio.Task[None] | None = None
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers, graceful_timeout=settings.revoke_wait_s
+            settings.kafka_bootstrap_servers,
+            graceful_timeout=settings.revoke_wait_s,
+            logger=_FASTSTREAM_LOG,
+            log_level=logging.DEBUG,  # per-batch access logs
         )
         self.subscriber = self.broker.subscriber(
             *settings.topics,
@@ -63,6 +70,7 @@ class Projector:
         self.subscriber(self._on_batch, decoder=_undecoded)
         self.app = FastStream(
             self.broker,
+            logger=_FASTSTREAM_LOG,
             on_startup=[self._open],
             after_startup=[self._serve],
             on_shutdown=[self._drain_and_stop_serving],
