@@ -163,3 +163,14 @@ async def test_revocation_is_final_even_before_grant(proj: Projection) -> None:
     await proj.apply([grant("gr1", 1), grant("gr1", 9, certificate_id="c2")])
     row = await proj.row("certificate_grants", grant_id="gr1")
     assert row is not None and (row["revoked"], row["certificate_id"]) == (True, "c2")
+
+
+async def test_enrollments_arriving_after_their_session_was_deleted(proj: Projection) -> None:
+    await proj.apply([event("path_session.deleted", 1, session_id="s1", deleted_at=at(1))])
+    await proj.apply([enrollment("e1", 2, session_id="s1"), grant("gr1", 3, session_id="s1")])
+    session = await proj.row("path_sessions", session_id="s1")
+    assert session is not None and (session["deleted"], session["state_event_at"]) == (True, None)
+    row = await proj.row("enrollments", enrollment_id="e1")
+    assert row is not None and (row["session_id"], row["deleted"]) == ("s1", False)
+    granted = await proj.row("certificate_grants", grant_id="gr1")
+    assert granted is not None and granted["session_id"] == "s1"
