@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -123,6 +124,9 @@ class Projector:
             lambda rejected: dlq.dead_letter(self.broker, rejected),
             (s.retry_initial_s, s.retry_max_s),
         )
+        if s.gc_gen0_threshold is not None:
+            gc.freeze()  # what start-up allocated (modules, models) is never garbage
+            gc.set_threshold(s.gc_gen0_threshold, 20, 100)
         if s.create_dlq_topics:
             await dlq.ensure_dlq_topics(
                 s.kafka_bootstrap_servers, s.topics, s.dlq_replication_factor

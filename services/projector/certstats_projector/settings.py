@@ -62,6 +62,12 @@ class ProjectorSettings(BaseSettings):
     )
     lag_refresh_s: float = Field(default=2.0, gt=0, description="Lag gauge refresh period (s).")
     log_level: str = Field(default="INFO")
+    gc_gen0_threshold: int | None = Field(
+        default=50_000,
+        ge=700,
+        description="Python GC generation-0 threshold once started (objects); the projector "
+        "allocates many short-lived objects per batch. None keeps the interpreter's default.",
+    )
 
     @field_validator("database_url")
     @classmethod
