@@ -4,7 +4,7 @@ drill-downs (SPEC.md 4, 5, 5.4). Real PostgreSQL, the real app over ASGI."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certstats_contracts.envelope import DomainEvent
@@ -14,16 +14,10 @@ from tests.reference.api import ApiAsker
 from tests.reference.compare import compare_all, drill_down_invariants, requests_for
 from tests.reference.loading import reset
 from tests.reference.model import ReferenceModel
-from tests.reference.strategies import histories, queries
-
-PROPERTY_SETTINGS = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+from tests.reference.strategies import INTEGRATION_SETTINGS, histories, queries
 
 
-@PROPERTY_SETTINGS
+@settings(INTEGRATION_SETTINGS, max_examples=30)
 @given(events=histories(), data=st.data())
 async def test_api_answers_like_the_reference_model(
     api: Api,  # noqa: F811

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from certstats_contracts.envelope import DomainEvent
@@ -33,6 +34,12 @@ from tests.reference.pools import (
     TIMEZONES,
     unknown,
 )
+
+INTEGRATION_SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+"""Hypothesis settings of the database-backed property tests (one fixture, reset per example)."""
 
 
 @st.composite
