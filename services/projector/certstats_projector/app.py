@@ -123,6 +123,7 @@ class Projector:
             self.metrics,
             lambda rejected: dlq.dead_letter(self.broker, rejected),
             (s.retry_initial_s, s.retry_max_s),
+            lanes=s.commit_lanes,
         )
         if s.gc_gen0_threshold is not None:
             gc.freeze()  # what start-up allocated (modules, models) is never garbage

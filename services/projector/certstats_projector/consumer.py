@@ -3,8 +3,9 @@
 :class:`BatchApplier` decodes a batch (:mod:`certstats_projector.decoding`), then hands it to
 a commit task that dead-letters the rejected records (awaiting the broker's acks) and commits
 the events with every offset of the batch in one transaction, retrying the same batch with
-back-off on failure. Commits run one at a time, in consumption order; the next batch is
-fetched and decoded while the previous one commits (Python and PostgreSQL work overlap).
+back-off on failure. Partitions map to ``lanes``: each lane commits one transaction at a time,
+in consumption order, and lanes commit concurrently; the next batch is fetched and decoded
+while the previous ones commit (Python and PostgreSQL work overlap).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -23,12 +25,12 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from certstats_projector.decoding import DecodedBatch, decode_records
-from certstats_projector.generations import current_schema
 from certstats_projector.dlq import Rejected
+from certstats_projector.generations import current_schema
 from certstats_projector.metrics import ProjectorMetrics
 from certstats_projector.progress import TopicPartitionKey
-from certstats_projector.promotion import lock_current_generation
 from certstats_projector.projection import AppliedBatch, apply_batch, stored_offsets
+from certstats_projector.promotion import lock_current_generation
 
 log = structlog.get_logger("certstats.projector")
 
@@ -60,7 +62,7 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
 
 class BatchApplier:
-    """Applies consumed batches to one read-model generation, one commit at a time.
+    """Applies consumed batches to one read-model generation, one commit at a time per lane.
 
     ``epoch`` counts rebalances: a batch fetched before a rebalance is dropped instead of
     committed, since every assigned partition is re-sought to its stored offset anyway.
@@ -80,6 +82,7 @@ class BatchApplier:
         dead_letter: Callable[[Sequence[Rejected]], Awaitable[None]],
         backoff: tuple[float, float],
         follow: Callable[[], Awaitable[None]] | None = None,
+        lanes: int = 1,
     ) -> None:
         self._pool = pool
         self.schema = schema
@@ -88,7 +91,8 @@ class BatchApplier:
         self._backoff = backoff
         self._follow = follow
         self._promoted: str | None = None
-        self._commit_task: asyncio.Task[None] | None = None
+        self._lanes = lanes
+        self._commits: dict[int, asyncio.Task[None]] = {}
         self._closed = False
         self.epoch = 0
         self.stored: dict[TopicPartitionKey, int] = {}
@@ -96,23 +100,39 @@ class BatchApplier:
         self.failing = False
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Decode one batch, wait for the previous commit, then start this batch's commit."""
-        if not records:
-            return
+        """Split one batch by commit lane; per lane: decode, wait for that lane's previous
+        commit, then start this part's commit."""
         epoch, started = self.epoch, time.perf_counter()
-        batch = decode_records(records)
-        await self.drain()
-        if self._closed or epoch != self.epoch:
-            return  # not committed: resumed from PostgreSQL offsets after the rebalance
-        if self._promoted is not None:
-            await self._switch(self._promoted)
-            return  # fetched before the re-seek: consumed again from the new generation
-        self._commit_task = asyncio.create_task(self._commit(batch, records, started))
+        for lane, part in self._by_lane(records).items():
+            batch = decode_records(part)
+            await self._drain_lane(lane)
+            if self._closed or epoch != self.epoch:
+                return  # not committed: resumed from PostgreSQL offsets after the rebalance
+            if self._promoted is not None:
+                await self.drain()
+                await self._switch(self._promoted)
+                return  # fetched before the re-seek: consumed again from the new generation
+            self._commits[lane] = asyncio.create_task(self._commit(batch, part, started))
+
+    def _by_lane(
+        self, records: Sequence[ConsumerRecord[Any, Any]]
+    ) -> dict[int, list[ConsumerRecord[Any, Any]]]:
+        """Records grouped by lane, each group in consumption order. A partition always maps
+        to the same lane, so every key's events commit in order (SPEC.md §3)."""
+        lanes: dict[int, list[ConsumerRecord[Any, Any]]] = {}
+        for record in records:
+            lane = (zlib.crc32(record.topic.encode()) + record.partition) % self._lanes
+            lanes.setdefault(lane, []).append(record)
+        return lanes
+
+    async def _drain_lane(self, lane: int) -> None:
+        if (task := self._commits.get(lane)) is not None:
+            await asyncio.shield(task)
 
     async def drain(self) -> None:
-        """Wait until the batch being committed (if any) is durably committed."""
-        if self._commit_task is not None:
-            await asyncio.shield(self._commit_task)
+        """Wait until the batches being committed (if any) are durably committed."""
+        for lane in list(self._commits):
+            await self._drain_lane(lane)
 
     async def close(self) -> None:
         """Start no more commits and wait for the current one (graceful stop)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from certstats_contracts.envelope import DEFAULT_TOPIC
@@ -41,8 +41,14 @@ class ProjectorSettings(BaseSettings):
         default=200, ge=0, description="How long a fetch waits for records when none are buffered."
     )
     max_partition_fetch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    commit_lanes: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Concurrent batch transactions; each partition always uses the same lane.",
+    )
     pool_min_size: int = Field(default=1, ge=1)
-    pool_max_size: int = Field(default=4, ge=1)
+    pool_max_size: int = Field(default=4, ge=2)
     retry_initial_s: float = Field(
         default=0.2, gt=0, description="First back-off after a failed batch transaction (s)."
     )
@@ -68,6 +74,12 @@ class ProjectorSettings(BaseSettings):
         description="Python GC generation-0 threshold once started (objects); the projector "
         "allocates many short-lived objects per batch. None keeps the interpreter's default.",
     )
+
+    @model_validator(mode="after")
+    def _pool_fits_lanes(self) -> ProjectorSettings:
+        if self.pool_max_size < self.commit_lanes + 1:
+            raise ValueError("pool_max_size must exceed commit_lanes (offset loads, readiness)")
+        return self
 
     @field_validator("database_url")
     @classmethod
