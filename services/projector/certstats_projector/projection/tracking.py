@@ -13,6 +13,11 @@ from certstats_contracts.envelope import DomainEvent
 
 from .sql import execute_rows
 
+RECORD_NEW_SQL = """
+INSERT INTO applied_events (platform_id, event_id) SELECT * FROM unnest($1::text[], $2::text[])
+"""
+"""Records ids expected to be new; fails on the primary key if one was applied before."""
+
 RECORD_APPLIED_SQL = """
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS b(platform_id, event_id, n)
@@ -60,10 +65,23 @@ async def keep_new(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> l
     for event in events:
         first.setdefault((event.platform_id, event.id), event)
     keys = sorted(first)
-    seen = await conn.fetchval(RECORD_APPLIED_SQL, [k[0] for k in keys], [k[1] for k in keys])
-    for position in seen:
-        del first[keys[position - 1]]
+    columns = [k[0] for k in keys], [k[1] for k in keys]
+    if not await _record_all_new(conn, columns):
+        for position in await conn.fetchval(RECORD_APPLIED_SQL, *columns):
+            del first[keys[position - 1]]
     return list(first.values())
+
+
+async def _record_all_new(conn: asyncpg.Connection, columns: tuple[list[str], list[str]]) -> bool:
+    """Fast path: a plain insert of every id, in a savepoint. False, with nothing recorded,
+    when some id was applied before (a plain insert skips the cost of speculative insertion,
+    about a sixth of PostgreSQL's work per event on the benchmark mix)."""
+    try:
+        async with conn.transaction():
+            await conn.execute(RECORD_NEW_SQL, *columns)
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
 
 
 async def advance_offsets(
