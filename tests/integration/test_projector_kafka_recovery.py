@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
@@ -166,3 +167,42 @@ def _applied(projector: Projector) -> float:
         total("certstats_projector_events_applied_total", {"event_type": t}) or 0.0
         for t in ("enrollment.created", "enrollment.status_changed", "user.registered")
     )
+
+
+async def test_lost_database_connections_are_retried_without_losing_a_batch(
+    database_url: str, pg_admin_dsn: str, kafka_bootstrap: str, topic: str
+) -> None:
+    messages = list(synthetic_stream(20_000, seed=15))
+    ends = await publish(kafka_bootstrap, topic, messages)
+    settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=200)
+    projector = Projector(settings)
+
+    async with projector.app:
+        await wait_for_stored(database_url, 500)
+        admin = await asyncpg.connect(pg_admin_dsn)
+        try:
+            async with asyncio.timeout(30):
+                while not _failures(projector):
+                    await admin.execute(_TERMINATE_SQL, database_url.rpartition("/")[2])
+                    await asyncio.sleep(0.02)
+        finally:
+            await admin.close()
+        await projector.wait_caught_up()
+
+    tables, offsets = await projected(database_url)
+    assert offsets == ends
+    assert tables == await expected_snapshot(database_url, valid_events(messages))
+
+
+_TERMINATE_SQL = """
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = $1 AND pid <> pg_backend_pid()
+"""
+
+
+def _failures(projector: Projector) -> float:
+    """Failed batch steps this instance retried, from its metrics registry."""
+    value = projector.metrics.registry.get_sample_value(
+        "certstats_projector_batch_failures_total", {"kind": "transient"}
+    )
+    return value or 0.0
