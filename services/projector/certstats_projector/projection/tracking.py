@@ -4,6 +4,7 @@ the watermark (SPEC.md §1 exactly-once effect, §5.6 freshness, §6 lag).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -96,11 +97,14 @@ async def advance_offsets(
 
 async def advance_watermarks(conn: asyncpg.Connection, applied: Sequence[DomainEvent]) -> None:
     """Per platform: newest event time seen (never moves back) and applied-event count."""
-    newest: dict[str, tuple[datetime, int]] = {}
+    newest: dict[str, datetime] = {}
+    counts: Counter[str] = Counter()
     for event in applied:
-        time, count = newest.get(event.platform_id, (event.time, 0))
-        newest[event.platform_id] = (max(time, event.time), count + 1)
-    rows = [(platform, time, count) for platform, (time, count) in sorted(newest.items())]
+        platform = event.platform_id
+        counts[platform] += 1
+        if platform not in newest or event.time > newest[platform]:
+            newest[platform] = event.time
+    rows = [(platform, newest[platform], counts[platform]) for platform in sorted(newest)]
     await execute_rows(conn, ADVANCE_WATERMARKS_SQL, rows)
 
 
