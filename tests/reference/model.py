@@ -57,7 +57,7 @@ class Query:
 
 
 def _contains(haystacks: Iterable[str | None], needle: str | None) -> bool:
-    """Case-insensitive substring search (the ``q`` parameter)."""
+    """Case-insensitive substring search (the ``q`` parameter; DECISIONS "Search q")."""
     if needle is None:
         return True
     return any(needle.casefold() in (h or "").casefold() for h in haystacks)
@@ -198,12 +198,7 @@ class ReferenceModel:
             r
             for r in rows
             if _contains(
-                [
-                    r["first_name"],
-                    r["last_name"],
-                    r["email"],
-                    f"{r['first_name'] or ''} {r['last_name'] or ''}",
-                ],
+                [f"{r['first_name'] or ''} {r['last_name'] or ''}", r["email"]],
                 query.q,
             )
         ]
