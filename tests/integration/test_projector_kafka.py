@@ -3,7 +3,10 @@ publish real CloudEvents, run the projector, read the read models back."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
+from pathlib import Path
 
 import httpx
 from aiokafka.structs import ConsumerRecord
@@ -90,8 +93,8 @@ async def test_malformed_events_go_to_the_dlq_and_unknown_types_are_skipped(
     async with projector.app:
         await projector.wait_caught_up()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{projector.ops_port}") as http:
-            metrics = (await http.get("/metrics")).text
-            ready = await http.get("/readyz")
+            metrics = await _scrape_until(http, "certstats_projector_watermark_age_seconds ")
+            ready, health = await http.get("/readyz"), await http.get("/healthz")
 
     dead = await read_all(kafka_bootstrap, dlq.dlq_topic(topic), len(bad))
     assert sorted(r.value for r in dead) == sorted(value for _, value in bad)
@@ -109,6 +112,24 @@ async def test_malformed_events_go_to_the_dlq_and_unknown_types_are_skipped(
     )
     assert f'certstats_projector_events_dead_lettered_total{{topic="{topic}"}} 3.0' in metrics
     assert ready.status_code == 200 and ready.json()["checks"]["database"] is True
+    assert health.status_code == 200
+    for partition in range(4):
+        assert f'certstats_projector_lag{{partition="{partition}",topic="{topic}"}} 0.0' in metrics
+    assert 'certstats_projector_events_applied_total{event_type="group.created"} 4.0' in metrics
+
+
+async def _scrape_until(http: httpx.AsyncClient, needle: str) -> str:
+    """``/metrics`` once it contains ``needle`` and every lag gauge reads 0 (gauges are
+    refreshed every ``lag_refresh_s``)."""
+    async with asyncio.timeout(10):
+        while True:
+            text = (await http.get("/metrics")).text
+            lags = [
+                line for line in text.splitlines() if line.startswith("certstats_projector_lag{")
+            ]
+            if needle in text and lags and all(line.endswith(" 0.0") for line in lags):
+                return text
+            await asyncio.sleep(0.1)
 
 
 def _assert_dlq_headers(dead: list[ConsumerRecord[bytes, bytes]], topic: str) -> None:
@@ -119,3 +140,13 @@ def _assert_dlq_headers(dead: list[ConsumerRecord[bytes, bytes]], topic: str) ->
         assert int(headers[dlq.ORIGINAL_OFFSET_HEADER]) >= 0
         assert int(headers[dlq.ORIGINAL_TIMESTAMP_HEADER]) > 0
         assert headers[dlq.ORIGINAL_PARTITION_HEADER].isdigit()
+
+
+async def test_cli_migrate_prints_the_current_generation(database_url: str) -> None:
+    cli = Path(sys.executable).with_name("certstats")
+    done = await asyncio.create_subprocess_exec(
+        str(cli), "migrate", "--database-url", database_url, stdout=asyncio.subprocess.PIPE
+    )
+    stdout, _ = await done.communicate()
+
+    assert done.returncode == 0 and stdout.decode().strip() == "certstats_g1"
