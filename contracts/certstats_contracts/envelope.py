@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from certstats_contracts.events import EVENT_DATA_MODELS, EntityId, EventData, Instant
+from certstats_contracts.events import (
+    EVENT_DATA_MODELS,
+    EntityId,
+    EventData,
+    Instant,
+    reject_nul,
+)
 
 DEFAULT_TOPIC = "lms.events"
 """Default topic LMS services publish to (SPEC.md section 3)."""
@@ -44,6 +50,13 @@ class CloudEvent(BaseModel):
     platformid: EntityId = Field(description="The tenant: one customer's LMS platform.")
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any] = Field(description="The payload; its shape depends on `type`.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            reject_nul({k: v for k, v in data.items() if k != "data"})
+        return data
 
 
 class DomainEvent(BaseModel):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def _require_tz(value: datetime) -> datetime:
@@ -24,6 +24,25 @@ Instant = Annotated[datetime, AfterValidator(_require_tz)]
 """An RFC 3339 timestamp with an offset; naive timestamps are invalid."""
 
 EntityId = Annotated[str, Field(min_length=1, max_length=200)]
+
+MAX_VALIDITY_MONTHS = 1200
+"""A century: larger validity periods are malformed (and would overflow the read model)."""
+
+
+def reject_nul(value: Any) -> Any:
+    """Raise ``ValueError`` when any string in ``value`` (nested dicts/lists, keys included)
+    holds a NUL character: PostgreSQL text cannot store it, so such an event is malformed."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL (U+0000) characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key)
+            reject_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            reject_nul(item)
+    return value
 
 
 class PathStatus(StrEnum):
@@ -62,6 +81,11 @@ class EventData(BaseModel):
     """Base of all event payloads: frozen, unknown fields ignored."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_nul(data)
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -134,7 +158,10 @@ class CertificateState(EventData):
     title: str
     owner_group_id: EntityId | None = Field(default=None, description="Owning group, if any.")
     validity_months: int | None = Field(
-        default=None, ge=1, description="Validity period in months; null = never expires."
+        default=None,
+        ge=1,
+        le=MAX_VALIDITY_MONTHS,
+        description="Validity period in months; null = never expires.",
     )
 
 

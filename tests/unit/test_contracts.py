@@ -55,6 +55,23 @@ def test_spec_example_parses_and_ignores_unknown_fields() -> None:
         _doc(data={"enrollment_id": "e-1"}),
         _doc(specversion="0.3"),
         _doc(platformid=""),
+        _doc(id="a\u0000b"),
+        _doc(type="certificate.created", data={"certificate_id": "c", "title": "x\u0000"}),
+        _doc(
+            type="user.updated",
+            data={
+                "user_id": "u",
+                "first_name": "a",
+                "last_name": "b",
+                "email": "e",
+                "registered_at": "2026-01-01T00:00:00Z",
+                "custom_fields": {"k\u0000": "v"},
+            },
+        ),
+        _doc(
+            type="certificate.created",
+            data={"certificate_id": "c", "title": "t", "validity_months": 2**31},
+        ),
     ],
 )
 def test_malformed_events_are_rejected(raw: bytes) -> None:
