@@ -140,13 +140,14 @@ async def run_csv(server: ApiProcess, conn: asyncpg.Connection) -> dict[str, flo
         now=int(time.time()),
     )
     url = f"{server.base_url}/v1/path-certificates/c-0/learners.csv"
-    lines = 0
+    lines, first_byte_s = 0, 0.0
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=600) as c:
         with RssSampler(server) as sampler:
             begin = time.perf_counter()
             async with c.stream("GET", url, params={"user_status": "all"}) as response:
                 response.raise_for_status()
                 async for chunk in response.aiter_raw():
+                    first_byte_s = first_byte_s or time.perf_counter() - begin
                     lines += chunk.count(b"\n")
             api_s = time.perf_counter() - begin
     copied = 0
@@ -162,6 +163,7 @@ async def run_csv(server: ApiProcess, conn: asyncpg.Connection) -> dict[str, flo
     return {
         "rows": lines - 1,
         "api_s": api_s,
+        "first_byte_s": first_byte_s,
         "copy_rows": copied,
         "copy_s": copy_s,
         "peak_rss": max(sampler.peak, server.peak_rss_bytes()),
