@@ -11,18 +11,16 @@ while the previous ones commit (Python and PostgreSQL work overlap).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
 
 from certstats_projector.decoding import DecodedBatch, decode_records
 from certstats_projector.dlq import Rejected
@@ -31,26 +29,12 @@ from certstats_projector.metrics import ProjectorMetrics
 from certstats_projector.progress import TopicPartitionKey
 from certstats_projector.projection import AppliedBatch, apply_batch, stored_offsets
 from certstats_projector.promotion import lock_current_generation
+from certstats_projector.retrying import Retrier
 
 log = structlog.get_logger("certstats.projector")
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.TooManyConnectionsError,
-    OSError,
-    TimeoutError,
-    KafkaError,
-)
-"""Failures expected to pass: connection loss, deadlock, serialization, broker hiccups."""
-
 WATERMARK_SQL = "SELECT max(data_as_of) FROM {schema}.watermarks"
 """Newest watermark of a generation (``schema`` comes from our own code, never from input)."""
-
-T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -88,7 +72,7 @@ class BatchApplier:
         self.schema = schema
         self._metrics = metrics
         self._dead_letter = dead_letter
-        self._backoff = backoff
+        self.retry = Retrier(backoff, metrics.batch_failures)
         self._follow = follow
         self._promoted: str | None = None
         self._lanes = lanes
@@ -97,7 +81,6 @@ class BatchApplier:
         self.epoch = 0
         self.stored: dict[TopicPartitionKey, int] = {}
         """Next offsets this instance knows are stored (loaded on assignment, then committed)."""
-        self.failing = False
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Split one batch by commit lane; per lane: decode, wait for that lane's previous
@@ -174,6 +157,11 @@ class BatchApplier:
         log.info("following the promoted read-model generation", schema=schema)
         await self._follow()
 
+    @property
+    def failing(self) -> bool:
+        """Whether a step is being retried right now (``/readyz`` reports it)."""
+        return self.retry.failing
+
     async def load_stored_offsets(self, topics: Sequence[str]) -> dict[TopicPartitionKey, int]:
         """Next offsets stored in this generation for ``topics`` (absent: never consumed)."""
         async with pooled(self._pool) as conn:
@@ -185,35 +173,6 @@ class BatchApplier:
         """Newest applied event time over all platforms (None before the first event)."""
         value: datetime | None = await self._pool.fetchval(WATERMARK_SQL.format(schema=self.schema))
         return value
-
-    async def retry(self, attempt: Callable[[], Awaitable[T]], **context: object) -> T:
-        """Run ``attempt`` until it succeeds, sleeping with capped exponential back-off.
-
-        Every failure is retried (a projector must not skip a batch); transient ones are
-        logged as warnings, others as errors; ``context`` (coordinates) goes into the log.
-        """
-        delay, ceiling = self._backoff
-        while True:
-            try:
-                result = await attempt()
-            except Exception as exc:
-                self.failing = True
-                kind = "transient" if isinstance(exc, TRANSIENT_ERRORS) else "other"
-                self._metrics.batch_failures.labels(kind).inc()
-                log.log(
-                    logging.WARNING if kind == "transient" else logging.ERROR,
-                    "projector step failed, retrying",
-                    kind=kind,
-                    error=repr(exc),
-                    retry_in_s=delay,
-                    exc_info=kind != "transient",
-                    **context,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, ceiling)
-            else:
-                self.failing = False
-                return result
 
     def _record_metrics(self, batch: DecodedBatch, applied: AppliedBatch, seconds: float) -> None:
         self._metrics.record_applied(applied.applied)
