@@ -83,13 +83,14 @@ def _settings(overrides: dict[str, Any]) -> ProjectorSettings:
 
 
 def _print_progress() -> Callable[[CatchUpProgress], None]:
-    """A progress printer that prints only when the total lag changed."""
+    """A progress printer that prints only when the lag or the pending partitions changed."""
     last: list[int] = []
 
     def show(progress: CatchUpProgress) -> None:
-        if last != [progress.total_lag]:
-            last[:] = [progress.total_lag]
-            _stderr.print(f"lag {progress.total_lag} ({progress.unknown} partitions pending)")
+        if last != [progress.total_lag, progress.unknown]:
+            last[:] = [progress.total_lag, progress.unknown]
+            waiting = f", {progress.unknown} partitions not fetched yet" if progress.unknown else ""
+            _stderr.print(f"lag {progress.total_lag:,} messages{waiting}")
 
     return show
 
