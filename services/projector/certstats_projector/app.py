@@ -143,7 +143,8 @@ class Projector:
             await self._ops.start()
 
     async def _drain_and_stop_serving(self) -> None:
-        await self.applier.close()
+        if self._applier is not None:  # None when the start failed
+            await self._applier.close()
         if self._gauges is not None:
             self._gauges.cancel()
             with contextlib.suppress(asyncio.CancelledError):
