@@ -52,6 +52,12 @@ class Projector:
             logger=_FASTSTREAM_LOG,
             log_level=logging.DEBUG,  # per-batch access logs
         )
+        self._listener = ResumeFromStoredOffsets(
+            lambda: self.subscriber.consumer,
+            lambda: self.applier,
+            settings.topics,
+            settings.revoke_wait_s,
+        )
         self.subscriber = self.broker.subscriber(
             *settings.topics,
             batch=True,
@@ -61,12 +67,7 @@ class Projector:
             max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.ACK_FIRST,  # Kafka commits are advisory (background)
-            listener=ResumeFromStoredOffsets(
-                lambda: self.subscriber.consumer,
-                lambda: self.applier,
-                settings.topics,
-                settings.revoke_wait_s,
-            ),
+            listener=self._listener,
         )
         self.subscriber(self._on_batch, decoder=_undecoded)
         self.app = FastStream(
@@ -123,6 +124,7 @@ class Projector:
             self.metrics,
             lambda rejected: dlq.dead_letter(self.broker, rejected),
             (s.retry_initial_s, s.retry_max_s),
+            follow=None if self._schema else self._listener.reseek,  # live: follow promotions
             lanes=s.commit_lanes,
         )
         if s.gc_gen0_threshold is not None:

@@ -51,6 +51,13 @@ class ResumeFromStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         except TimeoutError:
             log.warning("rebalance did not wait for the commit in flight", revoked=len(revoked))
 
+    async def reseek(self) -> None:
+        """Seek every assigned partition again to its stored next offset (after the applier
+        switched to a promoted generation, SPEC.md §6)."""
+        consumer = self._consumer()
+        if consumer is not None:
+            await self.on_partitions_assigned(consumer.assignment())
+
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Seek each assigned partition to its stored next offset (earliest when none)."""
         consumer = self._consumer()

@@ -1,0 +1,150 @@
+"""Replaying topics into a building read-model generation, up to given offsets (SPEC.md §6).
+
+:class:`Replayer` reads every partition of the subscribed topics by manual assignment (no
+consumer group), from the next offsets stored in the building generation (earliest when
+none), and applies batches with the projection's ``apply_batch``, which stores the offsets in
+the same transaction: an interrupted replay resumes where it stopped. It never applies a
+record at or past its target offset (the live generation's stored offset): those records stay
+the live projector's to apply or dead-letter, so the rebuild dead-letters nothing twice.
+Fetching and decoding a batch overlaps the commit of the previous one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from certstats_projector.consumer import pooled
+from certstats_projector.decoding import DecodedBatch, decode_records
+from certstats_projector.progress import TopicPartitionKey
+from certstats_projector.projection import apply_batch, stored_offsets
+
+Offsets = Mapping[TopicPartitionKey, int]
+"""``(topic, partition) -> next offset``."""
+
+
+async def topic_partitions(bootstrap_servers: str, topics: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of ``topics``, in (topic, partition) order (from the broker's metadata)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic["partitions"]
+    )
+
+
+class Replayer:
+    """Applies the records of assigned partitions to generation ``schema`` in batches of at
+    most ``batch_max_records``; ``on_commit`` is called after every committed batch."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        pool: asyncpg.Pool,
+        schema: str,
+        batch_max_records: int,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._consumer = consumer
+        self._pool = pool
+        self._schema = schema
+        self._batch_max_records = batch_max_records
+        self._on_commit = on_commit
+        self.stored: dict[TopicPartitionKey, int] = {}
+        """Next offsets stored in the building generation."""
+
+    @property
+    def done(self) -> int:
+        """Sum of the stored next offsets (records consumed so far, over all partitions)."""
+        return sum(self.stored.values())
+
+    def remaining(self, targets: Offsets) -> int:
+        """Records left before every partition reaches its target."""
+        return sum(max(end - self.stored.get(key, 0), 0) for key, end in targets.items())
+
+    async def assign(self, partitions: Sequence[TopicPartition]) -> None:
+        """Assign ``partitions`` (all paused) and load the offsets stored so far."""
+        self._consumer.assign(list(partitions))
+        self._consumer.pause(*partitions)
+        topics = sorted({tp.topic for tp in partitions})
+        async with pooled(self._pool) as conn:
+            self.stored = await stored_offsets(conn, self._schema, topics)
+
+    async def replay_to(self, targets: Offsets, conn: asyncpg.Connection | None = None) -> None:
+        """Apply every record below its partition's target offset not applied yet.
+
+        With ``conn``, batches are applied in the caller's transaction (a promotion);
+        otherwise each commits on its own pooled connection.
+
+        Raises:
+            asyncpg.PostgresError, aiokafka.errors.KafkaError: the replay stopped; every
+                batch committed before stays committed, with its offsets.
+        """
+        pending = {tp for tp in self._consumer.assignment() if self._behind(tp, targets)}
+        for tp in pending:
+            await self._seek(tp)
+        self._consumer.resume(*pending)
+        commit: asyncio.Task[None] | None = None
+        try:
+            while pending:
+                records = await self._fetch(pending, targets)
+                batch = decode_records(records)
+                if commit is not None:
+                    await commit
+                commit = asyncio.create_task(self._commit(batch, conn)) if records else None
+            if commit is not None:
+                await commit
+        finally:
+            if commit is not None and not commit.done():
+                commit.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await commit
+
+    def _behind(self, tp: TopicPartition, targets: Offsets) -> bool:
+        key = (tp.topic, tp.partition)
+        return self.stored.get(key, 0) < targets.get(key, 0)
+
+    async def _seek(self, tp: TopicPartition) -> None:
+        offset = self.stored.get((tp.topic, tp.partition))
+        if offset is None:
+            await self._consumer.seek_to_beginning(tp)
+        else:
+            self._consumer.seek(tp, offset)
+
+    async def _fetch(
+        self, pending: set[TopicPartition], targets: Offsets
+    ) -> list[ConsumerRecord[Any, Any]]:
+        """One fetch from the ``pending`` partitions, cut at the targets; partitions whose
+        position reached their target leave ``pending`` (and are paused)."""
+        fetched = await self._consumer.getmany(
+            *pending, timeout_ms=500, max_records=self._batch_max_records
+        )
+        records: list[ConsumerRecord[Any, Any]] = []
+        for tp, batch in fetched.items():
+            end = targets[(tp.topic, tp.partition)]
+            records.extend(record for record in batch if record.offset < end)
+        for tp in list(pending):
+            if await self._consumer.position(tp) >= targets[(tp.topic, tp.partition)]:
+                pending.discard(tp)
+                self._consumer.pause(tp)
+        return records
+
+    async def _commit(self, batch: DecodedBatch, conn: asyncpg.Connection | None) -> None:
+        if conn is None:
+            async with pooled(self._pool) as own:
+                await apply_batch(own, self._schema, batch.events, batch.next_offsets)
+        else:
+            await apply_batch(conn, self._schema, batch.events, batch.next_offsets)
+        self.stored.update(batch.next_offsets)
+        self._on_commit()
