@@ -25,3 +25,8 @@ app.command("token")(api_command.token)
 from certstats_cli import demo_command  # noqa: E402
 
 app.command("demo")(demo_command.demo_command)
+
+from certstats_cli import ops_command  # noqa: E402
+
+app.command("rebuild")(ops_command.rebuild_command)
+app.add_typer(ops_command.dlq_app, name="dlq")
