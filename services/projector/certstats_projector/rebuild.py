@@ -124,7 +124,8 @@ async def rebuild(
         resumed = schema is not None
         schema = schema or await generations.create_building_generation(conn)
         reporter = _Reporter(schema, on_progress)
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
+        size = settings.commit_lanes + 1
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size)
         try:
             retired = await _replay_and_promote(
                 settings, pool, reporter, batch_max_records, tail_max
@@ -168,6 +169,7 @@ async def _replay_and_promote(
             reporter.schema,
             batch_max_records,
             lambda: reporter.report(replayer.done),
+            lanes=settings.commit_lanes,
         )
         await replayer.assign(
             await topic_partitions(settings.kafka_bootstrap_servers, settings.topics)

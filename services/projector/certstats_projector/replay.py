@@ -6,7 +6,8 @@ none), and applies batches with the projection's ``apply_batch``, which stores t
 the same transaction: an interrupted replay resumes where it stopped. It never applies a
 record at or past its target offset (the live generation's stored offset): those records stay
 the live projector's to apply or dead-letter, so the rebuild dead-letters nothing twice.
-Fetching and decoding a batch overlaps the commit of the previous one.
+Partitions map to ``lanes`` (round robin): each lane commits its batches one at a time, in
+order, and lanes commit concurrently; fetching and decoding overlap the commits.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ async def topic_partitions(bootstrap_servers: str, topics: Sequence[str]) -> lis
 
 class Replayer:
     """Applies the records of assigned partitions to generation ``schema`` in batches of at
-    most ``batch_max_records``; ``on_commit`` is called after every committed batch."""
+    most ``batch_max_records`` over ``lanes`` concurrent transactions (the pool needs one
+    connection per lane); ``on_commit`` is called after every committed batch."""
 
     def __init__(
         self,
@@ -55,12 +57,15 @@ class Replayer:
         schema: str,
         batch_max_records: int,
         on_commit: Callable[[], None] = lambda: None,
+        lanes: int = 1,
     ) -> None:
         self._consumer = consumer
         self._pool = pool
         self._schema = schema
         self._batch_max_records = batch_max_records
         self._on_commit = on_commit
+        self._lanes = lanes
+        self._lane_of: dict[TopicPartitionKey, int] = {}
         self.stored: dict[TopicPartitionKey, int] = {}
         """Next offsets stored in the building generation."""
 
@@ -77,6 +82,9 @@ class Replayer:
         """Assign ``partitions`` (all paused) and load the offsets stored so far."""
         self._consumer.assign(list(partitions))
         self._consumer.pause(*partitions)
+        self._lane_of = {
+            (tp.topic, tp.partition): n % self._lanes for n, tp in enumerate(partitions)
+        }
         topics = sorted({tp.topic for tp in partitions})
         async with pooled(self._pool) as conn:
             self.stored = await stored_offsets(conn, self._schema, topics)
@@ -84,8 +92,8 @@ class Replayer:
     async def replay_to(self, targets: Offsets, conn: asyncpg.Connection | None = None) -> None:
         """Apply every record below its partition's target offset not applied yet.
 
-        With ``conn``, batches are applied in the caller's transaction (a promotion);
-        otherwise each commits on its own pooled connection.
+        With ``conn``, batches are applied one by one in the caller's transaction (a
+        promotion); otherwise each commits on a pooled connection, lanes concurrently.
 
         Raises:
             asyncpg.PostgresError, aiokafka.errors.KafkaError: the replay stopped; every
@@ -95,21 +103,31 @@ class Replayer:
         for tp in pending:
             await self._seek(tp)
         self._consumer.resume(*pending)
-        commit: asyncio.Task[None] | None = None
+        commits: dict[int, asyncio.Task[None]] = {}
         try:
             while pending:
                 records = await self._fetch(pending, targets)
-                batch = decode_records(records)
-                if commit is not None:
-                    await commit
-                commit = asyncio.create_task(self._commit(batch, conn)) if records else None
-            if commit is not None:
-                await commit
+                for lane, part in self._by_lane(records, conn is None).items():
+                    batch = decode_records(part)
+                    if lane in commits:
+                        await commits[lane]
+                    commits[lane] = asyncio.create_task(self._commit(batch, conn))
+            await asyncio.gather(*commits.values())
         finally:
-            if commit is not None and not commit.done():
+            for commit in commits.values():
                 commit.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await commit
+
+    def _by_lane(
+        self, records: Sequence[ConsumerRecord[Any, Any]], concurrent: bool
+    ) -> dict[int, list[ConsumerRecord[Any, Any]]]:
+        """Records grouped by lane (all in lane 0 unless ``concurrent``), in order."""
+        lanes: dict[int, list[ConsumerRecord[Any, Any]]] = {}
+        for record in records:
+            lane = self._lane_of[(record.topic, record.partition)] if concurrent else 0
+            lanes.setdefault(lane, []).append(record)
+        return lanes
 
     def _behind(self, tp: TopicPartition, targets: Offsets) -> bool:
         key = (tp.topic, tp.partition)
