@@ -18,6 +18,7 @@ untouched and the building one with its committed batches; ``rebuild`` again res
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -117,12 +118,11 @@ async def rebuild(
         asyncpg.PostgresError, aiokafka.errors.KafkaError, OSError: the rebuild stopped;
             run it again to resume.
     """
+    if settings.gc_gen0_threshold is not None:  # as the live projector (many short-lived objects)
+        gc.freeze()
+        gc.set_threshold(settings.gc_gen0_threshold, 20, 100)
     async with _rebuild_lock(settings.database_url) as conn:
-        await generations.migrate(conn)
-        await promotion.drop_orphans(conn)
-        schema = await conn.fetchval(_BUILDING_SQL)
-        resumed = schema is not None
-        schema = schema or await generations.create_building_generation(conn)
+        schema, resumed = await _building_generation(conn)
         reporter = _Reporter(schema, on_progress)
         size = settings.commit_lanes + 1
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size)
@@ -147,6 +147,17 @@ async def _rebuild_lock(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+async def _building_generation(conn: asyncpg.Connection) -> tuple[str, bool]:
+    """Migrate, drop orphan schemas, then (the building generation's schema, resumed?): the
+    newest building generation if one exists, else a new one."""
+    await generations.migrate(conn)
+    await promotion.drop_orphans(conn)
+    schema: str | None = await conn.fetchval(_BUILDING_SQL)
+    if schema is not None:
+        return schema, True
+    return await generations.create_building_generation(conn), False
 
 
 async def _replay_and_promote(

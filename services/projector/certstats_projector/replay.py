@@ -13,7 +13,6 @@ order, and lanes commit concurrently; fetching and decoding overlap the commits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -113,11 +112,10 @@ class Replayer:
                         await commits[lane]
                     commits[lane] = asyncio.create_task(self._commit(batch, conn))
             await asyncio.gather(*commits.values())
-        finally:
+        finally:  # stopped (error, Ctrl-C): roll back the commits still running
             for commit in commits.values():
                 commit.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await commit
+            await asyncio.gather(*commits.values(), return_exceptions=True)
 
     def _by_lane(
         self, records: Sequence[ConsumerRecord[Any, Any]], concurrent: bool
