@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from certstats_contracts.events import (
     EVENT_DATA_MODELS,
+    NUL_FREE,
     EntityId,
     EventData,
     Instant,
@@ -53,7 +54,9 @@ class CloudEvent(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
+    def _no_nul(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get(NUL_FREE):
+            return data
         if isinstance(data, dict):
             reject_nul({k: v for k, v in data.items() if k != "data"})
         return data
@@ -78,15 +81,18 @@ def parse_event(raw: bytes | str) -> DomainEvent:
         MalformedEvent: invalid JSON, envelope or payload (the message goes to the DLQ).
         UnknownEventType: a well-formed envelope whose type is not in contract v1.
     """
+    # A NUL can only reach a JSON string as the escape \u0000: without one, skip the walk.
+    text = raw if isinstance(raw, bytes) else raw.encode()
+    context = {NUL_FREE: b"\\u0000" not in text}
     try:
-        envelope = CloudEvent.model_validate_json(raw)
+        envelope = CloudEvent.model_validate_json(raw, context=context)
     except ValidationError as exc:
         raise MalformedEvent(_describe(exc)) from None
     model = EVENT_DATA_MODELS.get(envelope.type)
     if model is None:
         raise UnknownEventType(envelope.type)
     try:
-        data = model.model_validate(envelope.data)
+        data = model.model_validate(envelope.data, context=context)
     except ValidationError as exc:
         raise MalformedEvent(f"{envelope.type}: {_describe(exc)}") from None
     return DomainEvent(
