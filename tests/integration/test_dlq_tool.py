@@ -60,6 +60,8 @@ async def test_list_and_replay_round_trip(
         (d.offset, d.error, d.value.decode()) for d in letters
     ]
     assert [d.value for d in select(letters, error_contains="invalid json")] == [BAD_JSON[1]]
+    table = await certstats(kafka_bootstrap, "dlq", "list", "--topic", topic)
+    assert "DLQ offset" in table and "Invalid JSON" in table and "not json" in table
 
     bad_json = next(d for d in letters if d.value == BAD_JSON[1])
     offset = str(bad_json.offset)

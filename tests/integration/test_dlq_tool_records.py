@@ -1,0 +1,62 @@
+"""Reading and selecting dead letters (SPEC.md §3): headers as the projector writes them
+(``certstats_projector.dlq``), missing headers, previews and filters. Pure: no broker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiokafka import ConsumerRecord
+
+from certstats_projector import dlq
+from certstats_projector.dlq_tool import PREVIEW_CHARS, DeadLetter, dead_letter_from, select
+
+
+def record(offset: int, value: bytes, headers: dict[str, str]) -> ConsumerRecord[bytes, bytes]:
+    """A DLQ record at ``offset`` of partition 0, written on 2026-03-01 at 09:00 UTC."""
+    encoded = tuple((name, text.encode()) for name, text in headers.items())
+    return ConsumerRecord(
+        "lms.events.dlq", 0, offset, 1772355600000, 0, b"acme:u-1", value, None, 1, 1, encoded
+    )
+
+
+def letter(offset: int, error: str) -> DeadLetter:
+    return dead_letter_from(record(offset, b"{}", {dlq.ERROR_HEADER: error}))
+
+
+def test_reads_the_headers_the_projector_writes() -> None:
+    rejected = dlq.Rejected(
+        ConsumerRecord("lms.events", 3, 41, 5, 0, b"k", b"v", None, 1, 1, ()), "bad JSON"
+    )
+    got = dead_letter_from(record(17, b"not json", dlq.dlq_headers(rejected)))
+
+    assert (got.error, got.original_topic, got.original_partition, got.original_offset) == (
+        "bad JSON",
+        "lms.events",
+        3,
+        41,
+    )
+    assert (got.offset, got.key, got.value) == (17, b"acme:u-1", b"not json")
+    assert got.dead_lettered_at == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def test_missing_or_bad_headers_become_none() -> None:
+    got = dead_letter_from(record(0, b"\xff\xfe", {dlq.ORIGINAL_OFFSET_HEADER: "x1"}))
+
+    assert (got.error, got.original_topic, got.original_offset) == ("", None, None)
+    assert got.preview == "\ufffd\ufffd"
+    assert got.as_json()["original_partition"] is None
+
+
+def test_preview_is_cut() -> None:
+    long = dead_letter_from(record(0, b"a" * 500, {}))
+
+    assert len(long.preview) == PREVIEW_CHARS and long.preview.endswith("…")
+
+
+def test_select_by_error_and_inclusive_offset_range() -> None:
+    letters = [letter(0, "Invalid JSON"), letter(1, "time: bad"), letter(2, "invalid json!")]
+
+    assert [d.offset for d in select(letters, error_contains="INVALID json")] == [0, 2]
+    assert [d.offset for d in select(letters, from_offset=1, to_offset=2)] == [1, 2]
+    assert [d.offset for d in select(letters, error_contains="json", to_offset=1)] == [0]
+    assert select(letters) == letters
