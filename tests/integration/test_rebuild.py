@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
@@ -30,6 +31,7 @@ from tests.integration.kafka_support import (
 from tests.integration.test_api_harness import SECRET, token
 
 GENERATIONS_SQL = "SELECT schema_name, state FROM certstats_meta.generations ORDER BY generation"
+PROMOTED_AT_SQL = "SELECT promoted_at FROM certstats_meta.generations WHERE state = 'current'"
 SCHEMAS_SQL = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'certstats_g%' ORDER BY 1"
 G1, G2 = "certstats_g1", "certstats_g2"
 
@@ -45,13 +47,17 @@ async def query_api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def poll(client: httpx.AsyncClient, answers: list[tuple[int, str | None]]) -> None:
-    """Ask for platform p0's certificate list until cancelled; record (status, data_as_of)."""
+Answer = tuple[datetime, int, str | None]
+"""When a response arrived, its status and its ``data_as_of``."""
+
+
+async def poll(client: httpx.AsyncClient, answers: list[Answer]) -> None:
+    """Ask for platform p0's certificate list until cancelled, recording every answer."""
     headers = {"Authorization": f"Bearer {token(platform_id='p0', roles=['platform_admin'])}"}
     while True:
         response = await client.get("/v1/path-certificates", headers=headers)
         as_of = response.json().get("data_as_of") if response.status_code == 200 else None
-        answers.append((response.status_code, as_of))
+        answers.append((datetime.now(UTC), response.status_code, as_of))
         await asyncio.sleep(0.01)
 
 
@@ -60,6 +66,15 @@ async def publish_slowly(bootstrap: str, topic: str, messages: Sequence[Message]
     for start in range(0, len(messages), 100):
         await publish(bootstrap, topic, messages[start : start + 100])
         await asyncio.sleep(0.02)
+
+
+async def fetch_one(database_url: str, sql: str) -> Any:
+    """The single value ``sql`` answers (test-owned SQL)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
 
 
 async def generations_state(database_url: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -72,16 +87,20 @@ async def generations_state(database_url: str) -> tuple[list[tuple[str, str]], l
         await conn.close()
 
 
+@pytest.mark.parametrize("instances", [1, 2])
 async def test_rebuild_during_live_traffic(
-    database_url: str, kafka_bootstrap: str, topic: str
+    database_url: str, kafka_bootstrap: str, topic: str, instances: int
 ) -> None:
     messages = list(synthetic_stream(8000, seed=31))
     await publish(kafka_bootstrap, topic, messages[:4000])
     settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=200)
-    answers: list[tuple[int, str | None]] = []
-    live = Projector(settings)
-    async with live.app, query_api(database_url) as client:
-        await live.wait_caught_up()
+    answers: list[Answer] = []
+    live = [Projector(settings) for _ in range(instances)]
+    async with contextlib.AsyncExitStack() as running:
+        for projector in live:
+            await running.enter_async_context(projector.app)
+        client = await running.enter_async_context(query_api(database_url))
+        await wait_for_stored(database_url, 4000)
         polling = asyncio.create_task(poll(client, answers))
         traffic = asyncio.create_task(publish_slowly(kafka_bootstrap, topic, messages[4000:7000]))
         result = await rebuild(settings, batch_max_records=300, tail_max=300)
@@ -89,12 +108,14 @@ async def test_rebuild_during_live_traffic(
         await publish(kafka_bootstrap, topic, messages[7000:])  # after the promotion
         await wait_for_stored(database_url, len(messages))
         polling.cancel()
-        assert live.applier.schema == G2
+        assert [projector.applier.schema for projector in live] == [G2] * instances
 
     assert (result.retired, result.schema, result.resumed) == (G1, G2, False)
     assert await generations_state(database_url) == ([(G2, "current")], [G2])
-    assert len(answers) > 20 and {status for status, _ in answers} == {200}
-    watermarks = [datetime.fromisoformat(a) for _, a in answers if a is not None]
+    promoted_at = await fetch_one(database_url, PROMOTED_AT_SQL)
+    assert {status for _, status, _ in answers} == {200}
+    assert min(at for at, _, _ in answers) < promoted_at < max(at for at, _, _ in answers)
+    watermarks = [datetime.fromisoformat(a) for _, _, a in answers if a is not None]
     assert watermarks == sorted(watermarks), "a response went back in time"
     tables, offsets = await projected(database_url)
     assert sum(offsets.values()) == len(messages)
