@@ -16,7 +16,12 @@ from datetime import datetime
 
 import asyncpg
 
-from certstats_projector.generations import CURRENT_SCHEMA_SQL, META_SCHEMA, NoCurrentGeneration
+from certstats_projector.generations import (
+    _MIGRATION_LOCK,
+    CURRENT_SCHEMA_SQL,
+    META_SCHEMA,
+    NoCurrentGeneration,
+)
 
 GENERATION_LOCK = 0x63657267
 """Advisory lock key: shared by live batch transactions, exclusive during a promotion."""
@@ -90,13 +95,16 @@ async def drop_when_unread(
 ) -> None:
     """Drop the retired generation ``schema`` once every transaction begun before now has
     ended (they may have chosen it as current), waiting at most ``wait_s`` seconds; the
-    ``DROP`` itself then waits for the readers that still hold its tables."""
+    ``DROP`` itself then waits for the readers that still hold its tables, and for a
+    migration in progress (which may have listed the schema before the promotion)."""
     since: datetime = await conn.fetchval("SELECT clock_timestamp()")
     for _ in range(max(1, round(wait_s / poll_s))):
         if not await conn.fetchval(_OLDER_TRANSACTIONS_SQL, since):
             break
         await asyncio.sleep(poll_s)
-    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 async def drop_orphans(conn: asyncpg.Connection) -> list[str]:
