@@ -25,7 +25,8 @@ def letter(offset: int, error: str) -> DeadLetter:
 
 def test_reads_the_headers_the_projector_writes() -> None:
     rejected = dlq.Rejected(
-        ConsumerRecord("lms.events", 3, 41, 5, 0, b"k", b"v", None, 1, 1, ()), "bad JSON"
+        ConsumerRecord("lms.events", 3, 41, 1772355000000, 0, b"k", b"v", None, 1, 1, ()),
+        "bad JSON",
     )
     got = dead_letter_from(record(17, b"not json", dlq.dlq_headers(rejected)))
 
@@ -37,12 +38,18 @@ def test_reads_the_headers_the_projector_writes() -> None:
     )
     assert (got.offset, got.key, got.value) == (17, b"acme:u-1", b"not json")
     assert got.dead_lettered_at == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert got.original_at == datetime(2026, 3, 1, 8, 50, tzinfo=UTC)
 
 
 def test_missing_or_bad_headers_become_none() -> None:
     got = dead_letter_from(record(0, b"\xff\xfe", {dlq.ORIGINAL_OFFSET_HEADER: "x1"}))
 
-    assert (got.error, got.original_topic, got.original_offset) == ("", None, None)
+    assert (got.error, got.original_topic, got.original_offset, got.original_at) == (
+        "",
+        None,
+        None,
+        None,
+    )
     assert got.preview == "\ufffd\ufffd"
     assert got.as_json()["original_partition"] is None
 

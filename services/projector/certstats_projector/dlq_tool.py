@@ -37,6 +37,7 @@ class DeadLetter:
     original_topic: str | None
     original_partition: int | None
     original_offset: int | None
+    original_at: datetime | None
     key: bytes | None
     value: bytes
 
@@ -56,6 +57,7 @@ class DeadLetter:
             "original_topic": self.original_topic,
             "original_partition": self.original_partition,
             "original_offset": self.original_offset,
+            "original_at": None if self.original_at is None else self.original_at.isoformat(),
             "key": None if self.key is None else self.key.decode("utf-8", "replace"),
             "preview": self.preview,
         }
@@ -69,18 +71,24 @@ def dead_letter_from(record: ConsumerRecord[Any, Any]) -> DeadLetter:
         value = headers.get(name, "")
         return int(value) if value.lstrip("-").isdigit() else None
 
+    original_ms = number(dlq.ORIGINAL_TIMESTAMP_HEADER)
     return DeadLetter(
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
-        dead_lettered_at=datetime.fromtimestamp(record.timestamp / 1000, UTC),
+        dead_lettered_at=_instant(record.timestamp),
         error=headers.get(dlq.ERROR_HEADER, ""),
         original_topic=headers.get(dlq.ORIGINAL_TOPIC_HEADER),
         original_partition=number(dlq.ORIGINAL_PARTITION_HEADER),
         original_offset=number(dlq.ORIGINAL_OFFSET_HEADER),
+        original_at=None if original_ms is None else _instant(original_ms),
         key=record.key,
         value=record.value or b"",
     )
+
+
+def _instant(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC)
 
 
 async def read_dead_letters(
