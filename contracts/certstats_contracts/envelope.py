@@ -6,9 +6,19 @@ raises :class:`UnknownEventType` (skip and count) or :class:`MalformedEvent` (de
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
 
 from certstats_contracts.events import (
     EVENT_DATA_MODELS,
@@ -74,8 +84,38 @@ class DomainEvent(BaseModel):
     data: EventData
 
 
+def _typed_envelope(event_type: str, data_model: type[EventData]) -> type[DomainEvent]:
+    """A :class:`DomainEvent` validated straight from the CloudEvents JSON of ``event_type``:
+    the envelope fields it does not keep are checked, then left out of dumps and reprs."""
+    hidden: Any = Field(exclude=True, repr=False)
+    return create_model(
+        "Typed" + "".join(w.capitalize() for w in event_type.replace(".", "_").split("_")),
+        __base__=DomainEvent,
+        specversion=(Literal["1.0"], hidden),
+        source=(str, Field(min_length=1, exclude=True, repr=False)),
+        datacontenttype=(Literal["application/json"], Field("application/json", exclude=True)),
+        id=(EntityId, ...),
+        type=(Literal[event_type], ...),
+        time=(AwareDatetime, ...),
+        platform_id=(EntityId, Field(validation_alias="platformid")),
+        data=(data_model, ...),
+    )
+
+
+_TYPED_EVENTS: TypeAdapter[DomainEvent] = TypeAdapter(
+    Annotated[
+        Union[tuple(_typed_envelope(t, m) for t, m in EVENT_DATA_MODELS.items())],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
+)
+"""One validation pass, envelope and payload together, dispatched on ``type``."""
+
+
 def parse_event(raw: bytes | str) -> DomainEvent:
-    """Validate one message value (JSON text) into a :class:`DomainEvent`.
+    """Validate one message value (JSON text) into a :class:`DomainEvent` (SPEC.md §3).
+
+    One pydantic pass over the typed envelope of the event's type; anything it rejects is
+    diagnosed again envelope first, then payload, so the error names the failing field.
 
     Raises:
         MalformedEvent: invalid JSON, envelope or payload (the message goes to the DLQ).
@@ -83,25 +123,31 @@ def parse_event(raw: bytes | str) -> DomainEvent:
     """
     # A NUL can only reach a JSON string as the escape \u0000: without one, skip the walk.
     text = raw if isinstance(raw, bytes) else raw.encode()
-    context = {NUL_FREE: b"\\u0000" not in text}
+    if b"\\u0000" not in text:
+        try:
+            return _TYPED_EVENTS.validate_json(text, context={NUL_FREE: True})
+        except ValidationError:
+            pass
+    _diagnose(text)
+    try:  # the two passes accept it, so it holds no NUL: the single pass accepts it too
+        return _TYPED_EVENTS.validate_json(text, context={NUL_FREE: True})
+    except ValidationError as exc:
+        raise MalformedEvent(_describe(exc)) from None
+
+
+def _diagnose(text: bytes) -> None:
+    """Validate envelope then payload (NULs included); raise what is wrong, if anything."""
     try:
-        envelope = CloudEvent.model_validate_json(raw, context=context)
+        envelope = CloudEvent.model_validate_json(text)
     except ValidationError as exc:
         raise MalformedEvent(_describe(exc)) from None
     model = EVENT_DATA_MODELS.get(envelope.type)
     if model is None:
         raise UnknownEventType(envelope.type)
     try:
-        data = model.model_validate(envelope.data, context=context)
+        model.model_validate(envelope.data)
     except ValidationError as exc:
         raise MalformedEvent(f"{envelope.type}: {_describe(exc)}") from None
-    return DomainEvent(
-        id=envelope.id,
-        type=envelope.type,
-        time=envelope.time,
-        platform_id=envelope.platformid,
-        data=data,
-    )
 
 
 def _describe(exc: ValidationError) -> str:
