@@ -17,7 +17,7 @@ from tests.reference.model import ReferenceModel
 from tests.reference.strategies import INTEGRATION_SETTINGS, histories, queries
 
 
-@settings(INTEGRATION_SETTINGS, max_examples=30)
+@settings(INTEGRATION_SETTINGS, max_examples=60)
 @given(events=histories(), data=st.data())
 async def test_api_answers_like_the_reference_model(
     api: Api,  # noqa: F811
@@ -29,7 +29,7 @@ async def test_api_answers_like_the_reference_model(
     model = ReferenceModel(events)
     asker = ApiAsker(api.client, SECRET, page_size=data.draw(st.sampled_from((1000, 2))))
     platforms = tuple(sorted({e.platform_id for e in events}))
-    for _ in range(2):
+    for _ in range(3):
         query = data.draw(queries(platforms))
         answers = await compare_all(model, asker, query, requests_for())
         if query.q is None:

@@ -19,15 +19,32 @@ PATHS = ("pa1", "pa2", "pa3")
 SESSIONS = ("s1", "s2", "s3", "s4")
 LEARNERS = ("u1", "u2", "u3", "u4", "u5")
 STAFF = ("r1", "r2", "r3")
-ENROLLMENTS = ("e1", "e2", "e3", "e4", "e5", "e6")
-GRANTS = ("gr1", "gr2", "gr3", "gr4", "gr5")
+ENROLLMENTS = ("e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8")
+GRANTS = ("gr1", "gr2", "gr3", "gr4", "gr5", "gr6", "gr7", "gr8")
 PATH_STATUSES = ("notYetStarted", "onTime", "late", "toRetake", "successful", "unsuccessful")
 CUSTOM = {"dept": ("ops", "it"), "site": ("north", "south")}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 GRID = tuple(T0 + timedelta(days=10 * k, hours=h) for k in range(12) for h in (0, 23))
 EVENT_TIMES = tuple(T0 + timedelta(days=d) for d in (0, 1, 2, 3))
 AS_OF = tuple(T0 + timedelta(days=10 * k) for k in (3, 6, 9))
-TIMEZONES = ("UTC", "Europe/Paris", "America/New_York", "Pacific/Kiritimati")
+TIMEZONES = ("America/New_York", "UTC", "Europe/Paris", "Pacific/Kiritimati")
+"""First is likeliest (hypothesis favours early elements): a zone that moves dates."""
+
+REGISTERED = (T0 - timedelta(hours=1), T0, T0 + timedelta(days=10, hours=23))
+REGISTRATION_DATES = tuple(
+    sorted(
+        {(i + timedelta(days=d)).date() for i in REGISTERED for d in (-1, 0, 1)},
+        key=lambda day: abs((day - T0.date()).days + 0.5),  # the dates zones move first
+    )
+)
+"""Few registration instants (some at 23:00 UTC, a different date in most zones) and filter
+dates on and around them, so that inclusive bounds and time zones decide."""
+EXPIRIES = GRID + tuple(a + timedelta(days=w) for a in AS_OF for w in (0, 30, 30, 45)) * 2
+"""Expiry instants, often exactly on a window boundary of a query instant."""
+
+USUAL_CERTIFICATE = {"pa1": "c1", "pa2": "c2", "pa3": "c1"}
+USUAL_PATH = {"s1": "pa1", "s2": "pa1", "s3": "pa2", "s4": "pa3"}
+"""Links most histories keep, so that sessions grant certificates that learners hold."""
 
 instants = st.sampled_from(GRID)
 
@@ -42,6 +59,11 @@ def unknown(pool: tuple[str, ...]) -> st.SearchStrategy[str]:
     return st.sampled_from((*pool, *pool, *pool, f"{pool[0][:-1]}9"))
 
 
+def usually(value: str, pool: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """``value`` about half the time, else any id of the pool or one never seen."""
+    return st.sampled_from((value, value, value, *pool, f"{pool[0][:-1]}9"))
+
+
 @st.composite
 def user_state(draw: st.DrawFn, user_id: str) -> dict[str, Any]:
     fields = {k: draw(st.sampled_from(v)) for k, v in CUSTOM.items() if draw(st.booleans())}
@@ -50,7 +72,7 @@ def user_state(draw: st.DrawFn, user_id: str) -> dict[str, Any]:
         "first_name": draw(st.sampled_from(("Ann", "Bob", "Zoë"))),
         "last_name": draw(st.sampled_from(("Li", "Núñez", user_id))),
         "email": f"{user_id}@{draw(st.sampled_from(('a.example', 'b.example')))}",
-        "registered_at": draw(instants),
+        "registered_at": draw(st.sampled_from(REGISTERED)),
         "custom_fields": fields,
         "group_ids": draw(st.lists(unknown(GROUPS), max_size=2, unique=True)),
     }
@@ -83,7 +105,7 @@ def path_state(path_id: str) -> st.SearchStrategy[dict[str, Any]]:
         {
             "path_id": st.just(path_id),
             "name": st.sampled_from(("Intro", "Advanced")),
-            "certificate_id": maybe(unknown(CERTS)),
+            "certificate_id": maybe(usually(USUAL_CERTIFICATE[path_id], CERTS)),
             "author_ids": st.lists(st.sampled_from(STAFF), max_size=2, unique=True),
         }
     )
@@ -93,9 +115,9 @@ def session_state(session_id: str) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {
             "session_id": st.just(session_id),
-            "path_id": unknown(PATHS),
+            "path_id": usually(USUAL_PATH[session_id], PATHS),
             "name": st.sampled_from(("Spring", "Fall")),
-            "starts_at": instants,
+            "starts_at": st.sampled_from(AS_OF + GRID),
             "ends_at": maybe(instants),
             "instructor_ids": st.lists(st.sampled_from(STAFF), max_size=2, unique=True),
             "automatic_reenrollment": st.booleans(),
