@@ -30,7 +30,7 @@ AS_OF = tuple(T0 + timedelta(days=10 * k) for k in (3, 6, 9))
 TIMEZONES = ("America/New_York", "UTC", "Europe/Paris", "Pacific/Kiritimati")
 """First is likeliest (hypothesis favours early elements): a zone that moves dates."""
 
-REGISTERED = (T0 - timedelta(hours=1), T0, T0 + timedelta(days=10, hours=23))
+REGISTERED = (T0, T0 - timedelta(hours=1), T0 + timedelta(days=10, hours=23))
 REGISTRATION_DATES = tuple(
     sorted(
         {(i + timedelta(days=d)).date() for i in REGISTERED for d in (-1, 0, 1)},
