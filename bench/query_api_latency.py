@@ -109,6 +109,7 @@ async def run_api(
 
             timings.append(Timing(case.name, await measure(call, repeats, budget_s)))
             answers[case.name] = await call(0)
+            _progress("API", timings[-1])
     return timings, answers
 
 
@@ -126,7 +127,14 @@ async def run_baseline(
 
         timings.append(Timing(case.name, await measure(call, repeats, budget_s)))
         answers[case.name] = await call(0)
+        _progress("baseline", timings[-1])
     return timings, answers
+
+
+def _progress(side: str, timing: Timing) -> None:
+    print(
+        f"{side} {timing.name}: p50 {timing.p50:.0f} ms ({len(timing.samples)} samples)", flush=True
+    )
 
 
 async def run_csv(server: ApiProcess, conn: asyncpg.Connection) -> dict[str, float]:
