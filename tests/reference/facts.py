@@ -124,7 +124,7 @@ def fact_strategies(owners: Ownership) -> list[st.SearchStrategy[Any]]:
         ),
         *twice(_kind("user.deleted", _ids("user_id", LEARNERS, deleted_at=instants))),
         _kind("user.reactivated", _ids("user_id", LEARNERS, reactivated_at=instants)),
-        *twice(_kind("group.deleted", _ids("group_id", GROUPS))),
+        *twice(_kind("group.deleted", _ids("group_id", ("g2", "g3", "g1", "g4")))),
         *(
             _kind(k, role)
             for k in (

@@ -74,17 +74,19 @@ def user_state(draw: st.DrawFn, user_id: str) -> dict[str, Any]:
         "email": f"{user_id}@{draw(st.sampled_from(('a.example', 'b.example')))}",
         "registered_at": draw(st.sampled_from(REGISTERED)),
         "custom_fields": fields,
-        "group_ids": draw(st.lists(unknown(GROUPS), max_size=2, unique=True)),
+        "group_ids": draw(st.lists(unknown(GROUPS[::-1]), max_size=2, unique=True)),
     }
 
 
 def group_state(group_id: str) -> st.SearchStrategy[dict[str, Any]]:
-    parents = GROUPS[: GROUPS.index(group_id)]  # no cycles: parents come earlier in the pool
+    # No cycles: parents come earlier in the pool; the previous group is likeliest, so chains
+    # g1 > g2 > g3 > g4 are common, and members sit deep in them (GROUPS reversed).
+    parents = GROUPS[: GROUPS.index(group_id)]
     return st.fixed_dictionaries(
         {
             "group_id": st.just(group_id),
             "name": st.sampled_from(("Team", "Dept")),
-            "parent_group_id": maybe(st.sampled_from(parents)) if parents else st.none(),
+            "parent_group_id": maybe(st.sampled_from(parents[::-1])) if parents else st.none(),
         }
     )
 
