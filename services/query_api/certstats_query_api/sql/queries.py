@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from certstats_query_api.sql.scope import GRANT_RECENCY_SQL, SCOPE_CTES, STATUS_SQL
+from certstats_query_api.sql.scope import GRANT_RECENCY_SQL, SCOPE_CTES, STATUS_SQL, scope_ctes
+
+_ONE_LEARNER_CTES = scope_ctes("$12::text")
+"""Scope prefix of the queries about the learner $12 (history and its access check)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ rows AS (
            OR strpos(lower(u.email), lower($13)) > 0)
 )"""
 
-_HISTORY_ROWS = f"""{SCOPE_CTES},
+_HISTORY_ROWS = f"""{_ONE_LEARNER_CTES},
 enrollment_rows AS (
     SELECT 'e:' || ce.enrollment_id AS history_id, ce.enrolled_at AS sort_at, ce.enrollment_id,
            coalesce(g.status, 'not_obtained') AS certification_status,
@@ -157,7 +160,7 @@ $11 certificate_id, $12 certified_only, $13 q, $14-$16 page; history binds $11
 certificate_id, $12 user_id, $13-$15 page; paths bind $1 platform_id, $2 certificate_id,
 $3-$5 page."""
 
-ACCESS_SQL = f"""{SCOPE_CTES}
+ACCESS_SQL = f"""{_ONE_LEARNER_CTES}
 SELECT ($3 OR EXISTS (SELECT 1 FROM role_groups) OR EXISTS (SELECT 1 FROM taught_paths)
         OR EXISTS (SELECT 1 FROM paths p WHERE p.platform_id = $1 AND NOT p.deleted
                    AND $2 = ANY (p.author_ids))) AS has_role,

@@ -9,7 +9,11 @@ eleven parameters (see :class:`certstats_query_api.params.StatsParams`):
     $7 group_ids text[]        $8 custom_fields jsonb          $9 user_status text
     $10 expiring_until timestamptz (as_of + W)                 $11 certificate_id text
 
-Nullable filters ($5-$8, $11) mean "no filter". CTEs defined here:
+Nullable filters ($5-$8, $11) mean "no filter". The certificate ($11) is pushed down into the
+sessions and grants it restricts, and :func:`scope_ctes` can restrict enrollments and grants to
+one learner, so that per-certificate and per-learner queries read through the indexes of
+``paths``, ``enrollments`` and ``certificate_grants`` instead of the whole platform (with the
+API's custom plans, NULL tests fold away at plan time). CTEs defined here:
 
 - ``role_groups``: groups (and their subgroups) where the requester holds a granted role;
 - ``filter_groups``: the ``group_id`` filter groups and their subgroups;
@@ -45,7 +49,18 @@ _NOT_DELETED_GROUP = """NOT EXISTS (
         SELECT 1 FROM groups dg
         WHERE dg.platform_id = $1 AND dg.group_id = {col} AND dg.deleted)"""
 
-SCOPE_CTES = f"""
+
+def scope_ctes(learner: str = "NULL") -> str:
+    """The ``WITH RECURSIVE ...`` prefix; append the final ``SELECT`` of a query to it.
+
+    ``learner``: SQL of a text parameter naming the one learner the query is about (e.g.
+    ``"$12::text"``), or ``"NULL"`` (the default) for every learner. When not NULL,
+    ``cert_enrollments`` and ``cert_grants`` (hence the links) only hold that learner's rows;
+    use it only when the query reads nothing else (the certificate's scope check still holds:
+    a learner in scope is linked, which puts the certificate in scope).
+    """
+    only_learner = f"({learner} IS NULL OR {{alias}}.user_id = {learner})"
+    return f"""
 WITH RECURSIVE
 role_groups (group_id) AS (
     SELECT gr.group_id FROM group_roles gr
@@ -88,18 +103,20 @@ granting_sessions AS (
                 AND NOT p.deleted AND p.state_event_at IS NOT NULL
     JOIN known_certificates kc ON kc.certificate_id = p.certificate_id
     WHERE s.platform_id = $1 AND NOT s.deleted AND s.state_event_at IS NOT NULL
+      AND ($11::text IS NULL OR p.certificate_id = $11)
 ),
 cert_enrollments AS (
     SELECT e.enrollment_id, e.user_id, e.enrolled_at, e.automatic_reenrollment, e.path_status,
            gs.*
     FROM enrollments e JOIN granting_sessions gs ON gs.session_id = e.session_id
-    WHERE e.platform_id = $1 AND NOT e.deleted
+    WHERE e.platform_id = $1 AND NOT e.deleted AND {only_learner.format(alias="e")}
 ),
 cert_grants AS (
     SELECT g.grant_id, g.certificate_id, g.user_id, g.enrollment_id, g.session_id,
            g.delivered_at, g.expires_at
     FROM certificate_grants g JOIN known_certificates kc USING (certificate_id)
     WHERE g.platform_id = $1 AND NOT g.revoked AND g.delivered_at <= $4
+      AND ($11::text IS NULL OR g.certificate_id = $11) AND {only_learner.format(alias="g")}
       AND NOT EXISTS (
           SELECT 1 FROM enrollments e
           LEFT JOIN path_sessions s ON s.platform_id = $1 AND s.session_id = e.session_id
@@ -165,4 +182,7 @@ scope_certificates AS (
            WHERE user_id IN (SELECT user_id FROM group_learners))
 )
 """
-"""``WITH RECURSIVE ...`` prefix; append the final ``SELECT`` of a query to it."""
+
+
+SCOPE_CTES = scope_ctes()
+"""The prefix of queries about every learner (see :func:`scope_ctes`)."""
