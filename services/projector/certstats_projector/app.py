@@ -65,6 +65,7 @@ class Projector:
             max_records=settings.batch_max_records,
             batch_timeout_ms=settings.batch_timeout_ms,
             max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
+            fetch_max_bytes=settings.fetch_max_bytes,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.ACK_FIRST,  # Kafka commits are advisory (background)
             listener=self._listener,

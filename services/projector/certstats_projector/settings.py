@@ -41,6 +41,12 @@ class ProjectorSettings(BaseSettings):
         default=200, ge=0, description="How long a fetch waits for records when none are buffered."
     )
     max_partition_fetch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    fetch_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Most bytes of one fetch response over all partitions: smaller responses "
+        "interleave partitions, so consecutive batches feed different commit lanes.",
+    )
     commit_lanes: int = Field(
         default=2,
         ge=1,
