@@ -148,6 +148,7 @@ async def test_cancelled_rebuild_keeps_current_and_resumes(
     result = await rebuild(settings, seen.append, batch_max_records=100)
     assert result.resumed and result.schema == G2
     assert 1000 <= seen[0].resumed_from < len(messages)
+    assert seen[-1].promoted and not any(p.promoted for p in seen[:-1])
     assert result.replayed == len(messages) - seen[0].resumed_from
     tables, offsets = await projected(database_url)
     assert sum(offsets.values()) == len(messages)

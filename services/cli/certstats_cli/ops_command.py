@@ -70,10 +70,16 @@ def rebuild_command(
     except ValidationError as exc:
         _fail(f"bad settings: {exc}")
     configure_logging(settings.log_level)
+    last: list[RebuildProgress] = []
     try:
-        result = asyncio.run(_rebuild_with_bar(settings, batch, drop_wait))
+        result = asyncio.run(_rebuild_with_bar(settings, batch, drop_wait, last))
     except KeyboardInterrupt:
-        _stderr.print("rebuild cancelled: current generation unchanged; run it again to resume")
+        if last and last[-1].promoted:
+            _stderr.print(
+                f"cancelled after promoting {last[-1].schema}; the next rebuild drops the old one"
+            )
+        else:
+            _stderr.print("rebuild cancelled: current generation unchanged; run it again to resume")
         raise typer.Exit(130) from None
     except RebuildBusy as exc:
         _fail(str(exc))
@@ -87,8 +93,9 @@ def rebuild_command(
 
 
 async def _rebuild_with_bar(
-    settings: ProjectorSettings, batch: int, drop_wait_s: float
+    settings: ProjectorSettings, batch: int, drop_wait_s: float, last: list[RebuildProgress]
 ) -> RebuildResult:
+    """Rebuild with a progress bar; ``last`` keeps the newest progress (for Ctrl-C)."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -100,6 +107,7 @@ async def _rebuild_with_bar(
         task = bar.add_task("rebuild", total=None, rate="-", eta="-")
 
         def show(p: RebuildProgress) -> None:
+            last[:] = [p]
             eta = "-" if p.eta_s is None else f"{p.eta_s:,.0f} s"
             fields: dict[str, Any] = {"rate": f"{p.rate:,.0f}", "eta": eta}
             bar.update(task, description=f"rebuild {p.schema}", **fields)

@@ -52,7 +52,8 @@ class RebuildProgress:
 
     ``done``: next offsets stored in the building generation; ``target``: the live
     generation's (it moves while the live projector runs); ``resumed_from``: ``done`` when
-    this run started; ``elapsed_s``: seconds since this run started.
+    this run started; ``elapsed_s``: seconds since this run started; ``promoted``: the
+    building generation is current now (only the old one's drop is left).
     """
 
     schema: str
@@ -60,6 +61,7 @@ class RebuildProgress:
     target: int
     resumed_from: int
     elapsed_s: float
+    promoted: bool = False
 
     @property
     def rate(self) -> float:
@@ -90,13 +92,16 @@ class _Reporter:
     def __init__(self, schema: str, on_progress: Callable[[RebuildProgress], None]) -> None:
         self.schema, self._on_progress = schema, on_progress
         self.started, self.resumed_from, self.done, self.target = time.monotonic(), 0, 0, 0
+        self.promoted = False
 
     def report(self, done: int | None = None, target: int | None = None) -> None:
         self.done = self.done if done is None else done
         self.target = self.target if target is None else target
         elapsed = time.monotonic() - self.started
         self._on_progress(
-            RebuildProgress(self.schema, self.done, self.target, self.resumed_from, elapsed)
+            RebuildProgress(
+                self.schema, self.done, self.target, self.resumed_from, elapsed, self.promoted
+            )
         )
 
 
@@ -132,6 +137,8 @@ async def rebuild(
             )
         finally:
             await pool.close()
+        reporter.promoted = True
+        reporter.report()
         await promotion.drop_when_unread(conn, retired, wait_s=drop_wait_s)
     seconds = time.monotonic() - reporter.started
     return RebuildResult(schema, retired, resumed, reporter.done - reporter.resumed_from, seconds)
