@@ -56,6 +56,8 @@ class ApiAsker:
 
     def __init__(self, client: httpx.AsyncClient, secret: str, page_size: int = 1000) -> None:
         self.client, self.secret, self.page_size = client, secret, page_size
+        self.served: dict[Request, list[dict[str, Any]]] = {}
+        """Rows of each list last answered, in the order the API served them."""
 
     def _headers(self, query: Query) -> dict[str, str]:
         roles = ["platform_admin"] if query.platform_admin else []
@@ -93,6 +95,7 @@ class ApiAsker:
             if (cursor := response.json()["next_cursor"]) is None:
                 break
         await self._check_csv(url, query, params, name, rows)
+        self.served[request] = rows
         return normalize(rows)
 
     async def _check_csv(

@@ -11,6 +11,7 @@ import json
 from typing import Any, Protocol
 
 from tests.reference import pools
+from tests.reference.history import local_date
 from tests.reference.model import Forbidden, NotFound, Query, ReferenceModel
 
 Request = tuple[str, tuple[str, ...]]
@@ -80,3 +81,19 @@ def drill_down_invariants(answers: dict[Request, Answer]) -> None:
         assert row["associated_paths"] == len(answers[("certificate_paths", args)]), args
         breakdown = ("valid_learners", "expiring_soon_learners", "expired_learners")
         assert sum(row[k] for k in breakdown) == row["certified_learners"], args
+
+
+def history_newest_first(model: ReferenceModel, query: Query, rows: list[dict[str, Any]]) -> None:
+    """SPEC.md 5.3: history rows newest first (enrollment rows by ``enrolled_at``, grant rows
+    by delivery; DECISIONS "Pages"), checked on calendar dates in ``tz``."""
+    enrollments = model.states[query.platform_id].enrollments
+    days = [
+        (
+            local_date(enrollments[r["enrollment_id"]].enrolled_at, query.tz)
+            if r["enrollment_id"] is not None
+            else r["delivery_date"]
+        )
+        or ""
+        for r in rows
+    ]
+    assert days == sorted(days, reverse=True), f"history not newest first: {days}"
