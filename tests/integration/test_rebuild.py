@@ -16,7 +16,7 @@ import pytest
 
 from bench.synthetic import synthetic_stream
 from certstats_projector.app import Projector, project_until_caught_up
-from certstats_projector.rebuild import RebuildBusy, RebuildProgress, rebuild
+from certstats_projector.rebuild import REBUILD_LOCK, RebuildBusy, RebuildProgress, rebuild
 from certstats_query_api.app import create_app
 from certstats_query_api.settings import ApiSettings
 from tests.integration.kafka_support import (
@@ -159,7 +159,7 @@ async def test_one_rebuild_at_a_time(database_url: str, kafka_bootstrap: str, to
     settings = settings_for(database_url, kafka_bootstrap, topic)
     holder = await asyncpg.connect(database_url)
     try:
-        await holder.execute("SELECT pg_advisory_lock($1)", 0x63657262)
+        await holder.execute("SELECT pg_advisory_lock($1)", REBUILD_LOCK)
         with pytest.raises(RebuildBusy):
             await rebuild(settings)
     finally:
