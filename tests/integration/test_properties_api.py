@@ -22,7 +22,7 @@ from tests.reference.model import ReferenceModel
 from tests.reference.strategies import INTEGRATION_SETTINGS, histories, queries
 
 
-@settings(INTEGRATION_SETTINGS, max_examples=60)
+@settings(INTEGRATION_SETTINGS, max_examples=40)
 @given(events=histories(), data=st.data())
 async def test_api_answers_like_the_reference_model(
     api: Api,  # noqa: F811

@@ -45,7 +45,7 @@ _UNKNOWN_TYPE = {
 _JUNK = [(b"acme:u1", b"{not json"), (b"acme:u2", json.dumps(_UNKNOWN_TYPE).encode())]
 
 
-@settings(INTEGRATION_SETTINGS, max_examples=3)
+@settings(INTEGRATION_SETTINGS, max_examples=2)
 @given(events=histories(), data=st.data(), seed=st.integers(0, 2**32 - 1))
 async def test_broker_and_restarted_projector_project_like_the_reference_model(
     api: Api,  # noqa: F811

@@ -20,7 +20,7 @@ from tests.reference.model import ReferenceModel
 from tests.reference.strategies import INTEGRATION_SETTINGS, histories, queries
 
 
-@settings(INTEGRATION_SETTINGS, max_examples=40)
+@settings(INTEGRATION_SETTINGS, max_examples=25)
 @given(events=histories(), data=st.data(), seed=st.integers(0, 2**32 - 1))
 async def test_messy_delivery_projects_like_the_reference_model(
     api: Api,  # noqa: F811
