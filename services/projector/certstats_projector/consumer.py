@@ -27,7 +27,7 @@ from certstats_projector.dlq import Rejected
 from certstats_projector.generations import current_schema
 from certstats_projector.metrics import ProjectorMetrics
 from certstats_projector.progress import TopicPartitionKey
-from certstats_projector.projection import AppliedBatch, apply_batch, stored_offsets
+from certstats_projector.projection import AppliedBatch, KnownUsers, apply_batch, stored_offsets
 from certstats_projector.promotion import lock_current_generation
 from certstats_projector.retrying import Retrier
 
@@ -77,6 +77,7 @@ class BatchApplier:
         self._promoted: str | None = None
         self._lanes = lanes
         self._commits: dict[int, asyncio.Task[None]] = {}
+        self._known_users = KnownUsers()
         self._closed = False
         self.epoch = 0
         self.stored: dict[TopicPartitionKey, int] = {}
@@ -134,18 +135,20 @@ class BatchApplier:
         if applied is None:
             return  # another generation was promoted: not committed (see handle)
         self.stored.update(batch.next_offsets)
+        self._known_users.remember(schema, applied.users)
         self._record_metrics(batch, applied, time.perf_counter() - started)
 
     async def _apply(self, batch: DecodedBatch, schema: str) -> AppliedBatch | None:
+        known = self._known_users.of(schema)
         async with pooled(self._pool) as conn:
             if self._follow is None:
-                return await apply_batch(conn, schema, batch.events, batch.next_offsets)
+                return await apply_batch(conn, schema, batch.events, batch.next_offsets, known)
             async with conn.transaction():
                 current = await lock_current_generation(conn)
                 if current != schema:
                     self._promoted = current
                     return None
-                return await apply_batch(conn, schema, batch.events, batch.next_offsets)
+                return await apply_batch(conn, schema, batch.events, batch.next_offsets, known)
 
     async def _switch(self, schema: str) -> None:
         """Follow the promoted generation ``schema`` (SPEC.md §6): drop the batches fetched

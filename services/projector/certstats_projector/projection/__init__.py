@@ -5,5 +5,6 @@
 """
 
 from .batch import AppliedBatch, InvalidSchemaName, apply_batch, stored_offsets
+from .references import KnownUsers
 
-__all__ = ["AppliedBatch", "InvalidSchemaName", "apply_batch", "stored_offsets"]
+__all__ = ["AppliedBatch", "InvalidSchemaName", "KnownUsers", "apply_batch", "stored_offsets"]

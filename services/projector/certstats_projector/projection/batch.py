@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -19,16 +20,16 @@ from .catalog import apply_certificates, apply_paths
 from .enrollments import apply_enrollments
 from .grants import apply_grants
 from .groups import apply_groups
-from .reduce import EventsByType
+from .reduce import EntityKey, EventsByType
 from .references import ensure_referenced
 from .sessions import apply_sessions
+from .summaries import refresh_certificate_learners
 from .tracking import advance_offsets, advance_watermarks, keep_new, read_offsets
 from .users import apply_users
 
 Handler = Callable[[asyncpg.Connection, EventsByType], Awaitable[None]]
 
 HANDLERS: tuple[Handler, ...] = (
-    ensure_referenced,
     apply_users,
     apply_groups,
     apply_certificates,
@@ -36,8 +37,9 @@ HANDLERS: tuple[Handler, ...] = (
     apply_sessions,
     apply_enrollments,
     apply_grants,
+    refresh_certificate_learners,
 )
-"""Every writer, in the fixed table order of a batch (placeholders first)."""
+"""Every writer after the placeholders, in the fixed table order of a batch."""
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -60,11 +62,14 @@ class AppliedBatch:
     """What one ``apply_batch`` call did.
 
     ``applied``: event type -> number of events applied (new ids only);
-    ``duplicates``: events skipped because their id was already applied (earlier or in-batch).
+    ``duplicates``: events skipped because their id was already applied (earlier or in-batch);
+    ``users``: ``(platform_id, user_id)`` of the users learner facts referred to (they have a
+    row once the transaction commits; see ``KnownUsers``).
     """
 
     applied: Mapping[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    users: list[EntityKey] = field(default_factory=list)
 
     @property
     def applied_total(self) -> int:
@@ -77,9 +82,12 @@ async def apply_batch(
     schema: str,
     events: Sequence[DomainEvent],
     next_offsets: Mapping[tuple[str, int], int],
+    known_users: AbstractSet[EntityKey] = frozenset(),
 ) -> AppliedBatch:
     """Apply ``events`` (consumption order) to generation ``schema`` in one transaction, and
     store ``next_offsets`` ((topic, partition) -> next offset to read) with it.
+    ``known_users`` are ``(platform_id, user_id)`` known to have a row in ``schema`` already
+    (no placeholder insert for them).
 
     Offsets are stored for every given partition, even when all its events were duplicates
     or dead-lettered; they never move backwards. Idempotent: re-applying a batch changes
@@ -94,11 +102,12 @@ async def apply_batch(
         await conn.execute(BATCH_SETTINGS_SQL, schema)
         new = await keep_new(conn, events)
         batch = EventsByType(new)
+        users = await ensure_referenced(conn, batch, known_users)
         for handler in HANDLERS:
             await handler(conn, batch)
         await advance_offsets(conn, next_offsets)
         await advance_watermarks(conn, new)
-    return AppliedBatch(applied=batch.counts(), duplicates=len(events) - len(new))
+    return AppliedBatch(applied=batch.counts(), duplicates=len(events) - len(new), users=users)
 
 
 async def stored_offsets(
