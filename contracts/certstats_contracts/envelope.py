@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -96,7 +95,7 @@ def _typed_envelope(event_type: str, data_model: type[EventData]) -> type[Domain
         datacontenttype=(Literal["application/json"], Field("application/json", exclude=True)),
         id=(EntityId, ...),
         type=(Literal[event_type], ...),
-        time=(AwareDatetime, ...),
+        time=(Instant, ...),
         platform_id=(EntityId, Field(validation_alias="platformid")),
         data=(data_model, ...),
     )

@@ -7,21 +7,47 @@ instant without an offset cannot be placed in UTC (SPEC.md section 2, "Time").
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
+
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+"""Instants outside [1900-01-01, 9000-01-01) UTC are malformed: no LMS fact is that old, and
+sentinels like 9999-12-31 overflow once shown in a time zone east of UTC (send null for
+"never expires")."""
 
 
-def _require_tz(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("timestamp must carry a UTC offset (RFC 3339)")
+def _require_text(value: Any) -> Any:
+    if not isinstance(value, str | datetime):
+        raise ValueError("timestamp must be an RFC 3339 string")
     return value
 
 
-Instant = Annotated[datetime, AfterValidator(_require_tz)]
-"""An RFC 3339 timestamp with an offset; naive timestamps are invalid."""
+def _require_tz_and_range(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a UTC offset (RFC 3339)")
+    try:
+        in_range = EARLIEST_INSTANT <= value.astimezone(UTC) < LATEST_INSTANT
+    except OverflowError:  # beyond datetime's years 1..9999 once in UTC
+        in_range = False
+    if not in_range:
+        raise ValueError("timestamp must lie in years 1900 to 8999 (UTC)")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_require_text), AfterValidator(_require_tz_and_range)]
+"""An RFC 3339 timestamp with an offset, in [1900, 9000) UTC; anything else is malformed."""
 
 EntityId = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -168,6 +194,7 @@ class CertificateState(EventData):
         default=None,
         ge=1,
         le=MAX_VALIDITY_MONTHS,
+        strict=True,
         description="Validity period in months; null = never expires.",
     )
 

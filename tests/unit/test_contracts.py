@@ -52,6 +52,19 @@ def test_spec_example_parses_and_ignores_unknown_fields() -> None:
         b"{not json",
         _doc(time="yesterday"),
         _doc(time="2026-03-01T09:30:00"),  # naive: no offset
+        _doc(time=1700000000),  # epoch seconds are not RFC 3339
+        _doc(time="9999-12-31T23:59:59-10:00"),  # beyond year 9999 in UTC
+        _doc(time="0001-01-01T00:00:00+01:00"),  # before year 1 in UTC
+        _doc(time="1899-12-31T23:59:59Z"),
+        _doc(time="9000-01-01T00:00:00Z"),
+        _doc(
+            type="certificate.created",
+            data={"certificate_id": "c", "title": "t", "validity_months": True},
+        ),
+        _doc(
+            type="certificate.created",
+            data={"certificate_id": "c", "title": "t", "validity_months": "12"},
+        ),
         _doc(data={"enrollment_id": "e-1"}),
         _doc(specversion="0.3"),
         _doc(platformid=""),
