@@ -33,6 +33,14 @@ from certstats_projector.retrying import Retrier
 
 log = structlog.get_logger("certstats.projector")
 
+POISON_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
+"""Deterministic rejections of an event's values by PostgreSQL: retrying cannot help, so the
+batch is applied event by event and the events PostgreSQL rejects are dead-lettered."""
+
 WATERMARK_SQL = "SELECT max(data_as_of) FROM {schema}.watermarks"
 """Newest watermark of a generation (``schema`` comes from our own code, never from input)."""
 
@@ -131,12 +139,33 @@ class BatchApplier:
             _log_rejected(rejected)
         if batch.rejected:
             await self.retry(lambda: self._dead_letter(batch.rejected), step="dlq", **where)
-        applied = await self.retry(lambda: self._apply(batch, schema), step="commit", **where)
+        applied = await self.retry(
+            lambda: self._apply_or_isolate(batch, schema), step="commit", **where
+        )
         if applied is None:
             return  # another generation was promoted: not committed (see handle)
         self.stored.update(batch.next_offsets)
         self._known_users.remember(schema, applied.users)
         self._record_metrics(batch, applied, time.perf_counter() - started)
+
+    async def _apply_or_isolate(self, batch: DecodedBatch, schema: str) -> AppliedBatch | None:
+        """Apply ``batch``; if PostgreSQL rejects a value in it, apply its events one at a
+        time, dead-letter each event it rejects, then store the batch's offsets. Events
+        applied before a crash are skipped on replay (event-id dedup): still exactly-once."""
+        try:
+            return await self._apply(batch, schema)
+        except POISON_ERRORS as exc:
+            log.warning("read model rejected a batch: isolating the event", error=repr(exc))
+        for event, record in zip(batch.events, batch.sources, strict=True):
+            try:
+                if await self._apply(DecodedBatch([event]), schema) is None:
+                    return None
+            except POISON_ERRORS as exc:
+                rejected = Rejected(record, f"rejected by the read model: {exc}")
+                _log_rejected(rejected)
+                await self._dead_letter([rejected])
+                self._metrics.events_dead_lettered.labels(record.topic).inc()
+        return await self._apply(DecodedBatch(next_offsets=batch.next_offsets), schema)
 
     async def _apply(self, batch: DecodedBatch, schema: str) -> AppliedBatch | None:
         known = self._known_users.of(schema)

@@ -20,6 +20,9 @@ class DecodedBatch:
     """One consumed batch, sorted: what to apply, what to dead-letter, what to skip."""
 
     events: list[DomainEvent] = field(default_factory=list)
+    sources: list[ConsumerRecord[Any, Any]] = field(default_factory=list)
+    """The record of each event in ``events`` (same index), to dead-letter it if the read
+    model rejects it (see ``BatchApplier``)."""
     rejected: list[Rejected] = field(default_factory=list)
     unknown: Counter[str] = field(default_factory=Counter)
     next_offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)
@@ -35,6 +38,7 @@ def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
     for record in records:
         try:
             batch.events.append(parse_event(record.value or b""))
+            batch.sources.append(record)
         except UnknownEventType as exc:
             batch.unknown[exc.event_type] += 1
         except MalformedEvent as exc:
