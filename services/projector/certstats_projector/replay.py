@@ -5,7 +5,8 @@ consumer group), from the next offsets stored in the building generation (earlie
 none), and applies batches with the projection's ``apply_batch``, which stores the offsets in
 the same transaction: an interrupted replay resumes where it stopped. It never applies a
 record at or past its target offset (the live generation's stored offset): those records stay
-the live projector's to apply or dead-letter, so the rebuild dead-letters nothing twice.
+the live projector's to apply or dead-letter, so the rebuild dead-letters nothing twice; an
+event PostgreSQL rejects was dead-lettered by the live projector and is skipped here.
 Partitions map to ``lanes`` (round robin): each lane commits its batches one at a time, in
 order, and lanes commit concurrently; fetching and decoding overlap the commits.
 """
@@ -17,13 +18,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
+import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from certstats_projector.consumer import pooled
+from certstats_projector.consumer import POISON_ERRORS, pooled
 from certstats_projector.decoding import DecodedBatch, decode_records
 from certstats_projector.progress import TopicPartitionKey
-from certstats_projector.projection import apply_batch, stored_offsets
+from certstats_projector.projection import AppliedBatch, KnownUsers, apply_batch, stored_offsets
+
+log = structlog.get_logger("certstats.rebuild")
 
 Offsets = Mapping[TopicPartitionKey, int]
 """``(topic, partition) -> next offset``."""
@@ -65,6 +69,7 @@ class Replayer:
         self._on_commit = on_commit
         self._lanes = lanes
         self._lane_of: dict[TopicPartitionKey, int] = {}
+        self._known_users = KnownUsers()
         self.stored: dict[TopicPartitionKey, int] = {}
         """Next offsets stored in the building generation."""
 
@@ -159,8 +164,25 @@ class Replayer:
     async def _commit(self, batch: DecodedBatch, conn: asyncpg.Connection | None) -> None:
         if conn is None:
             async with pooled(self._pool) as own:
-                await apply_batch(own, self._schema, batch.events, batch.next_offsets)
+                applied = await self._apply_or_skip(own, batch)
         else:
-            await apply_batch(conn, self._schema, batch.events, batch.next_offsets)
+            applied = await self._apply_or_skip(conn, batch)
         self.stored.update(batch.next_offsets)
+        self._known_users.remember(self._schema, applied.users)
         self._on_commit()
+
+    async def _apply_or_skip(self, conn: asyncpg.Connection, batch: DecodedBatch) -> AppliedBatch:
+        """Apply ``batch``; if PostgreSQL rejects a value in it, apply its events one at a
+        time and skip those it rejects (the live projector dead-lettered them), then store the
+        batch's offsets."""
+        known = self._known_users.of(self._schema)
+        try:
+            return await apply_batch(conn, self._schema, batch.events, batch.next_offsets, known)
+        except POISON_ERRORS as exc:
+            log.warning("read model rejected a batch: isolating the event", error=repr(exc))
+        for event in batch.events:
+            try:
+                await apply_batch(conn, self._schema, [event], {}, known)
+            except POISON_ERRORS as exc:
+                log.warning("skipped an event the read model rejects", id=event.id, error=repr(exc))
+        return await apply_batch(conn, self._schema, [], batch.next_offsets)
