@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -56,3 +57,19 @@ def test_unavailable_compression_codec_is_a_clean_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "publishing to 127.0.0.1:1 failed" in result.stderr
     assert CliRunner().invoke(cli(), [*args, "--compression", "brotli"]).exit_code == 2
+
+
+@pytest.mark.parametrize("shift", ["-3000", "-1", "101", "8000"])
+def test_shift_years_is_bounded(tmp_path: Path, shift: str) -> None:
+    data_dir = write_small_oulad(tmp_path)
+    result = CliRunner().invoke(cli(), ["import-oulad", str(data_dir), "--shift-years", shift])
+    assert result.exit_code == 2
+    assert "--shift-years" in result.stderr
+
+
+def test_unwritable_output_is_a_clean_error(tmp_path: Path) -> None:
+    data_dir, out = write_small_oulad(tmp_path), tmp_path / "no" / "such" / "dir.jsonl"
+    result = CliRunner().invoke(cli(), ["import-oulad", str(data_dir), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"cannot write {out}" in result.stderr

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from certstats_contracts.envelope import parse_event
 from certstats_importer.csv_source import OuladInputError
 from certstats_importer.stream import oulad_events
+from certstats_importer.timeline import SHIFT_YEARS
 from tests.oulad_fixture import write_small_oulad
 
 
@@ -84,6 +87,13 @@ def test_truncated_file_missing_registrations(tmp_path: Path) -> None:
         ("courses.csv", 2, '"HHH","2013J",268', "unknown module 'HHH'"),
         ("studentAssessment.csv", 3, "9,11,7,0", "unknown id_assessment 9"),
         ("studentAssessment.csv", 3, "1,99,7,0", "student 99 is not registered to AAA 2013J"),
+        ("courses.csv", 2, '"AAA","2013J",99999999999999999999', "is outside 0..30000"),
+        ("courses.csv", 2, '"AAA","2013J",-400', "-400 is outside 0..30000"),
+        ("courses.csv", 2, '"AAA","1999J",268', "presentation year 1999 is outside"),
+        ("courses.csv", 2, '"AAA","8801J",268', "presentation year 8801 is outside"),
+        ("studentRegistration.csv", 2, '"AAA","2013J",11,"-99999999",""', "is outside -30000"),
+        ("studentRegistration.csv", 2, '"AAA","2013J",11,"-10","30001"', "30001 is outside"),
+        ("studentAssessment.csv", 2, "1,11,-30001,0", "-30001 is outside"),
     ],
 )
 def test_bad_value(tmp_path: Path, file_name: str, line: int, text: str, message: str) -> None:
@@ -120,3 +130,29 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = write_small_oulad(tmp_path) / "courses.csv"
     path.write_text("\ufeff" + path.read_text(encoding="utf-8"), encoding="utf-8")
     assert len(list(oulad_events(tmp_path))) > 0
+
+
+def test_a_directory_in_place_of_a_file(tmp_path: Path) -> None:
+    courses = write_small_oulad(tmp_path) / "courses.csv"
+    courses.unlink()
+    courses.mkdir()
+    error = import_error(tmp_path)
+    assert (error.path, error.line) == (courses, 0)
+    assert "cannot read" in str(error)
+
+
+def test_extreme_accepted_values_stay_within_the_contract_years(tmp_path: Path) -> None:
+    data_dir = write_small_oulad(tmp_path)
+    with (data_dir / "courses.csv").open("a", encoding="utf-8") as courses:
+        courses.write('"DDD","2000B",30000\n"EEE","8800J",30000\n')
+    replace_line(data_dir / "studentRegistration.csv", 2, '"AAA","2013J",11,"-30000","30000"')
+    replace_line(data_dir / "studentAssessment.csv", 2, "1,11,30000,0")
+    for shift in SHIFT_YEARS:
+        events = [parse_event(json.dumps(doc).encode()) for doc in oulad_events(data_dir, shift)]
+        assert events
+
+
+@pytest.mark.parametrize("shift", [SHIFT_YEARS[0] - 1, SHIFT_YEARS[1] + 1])
+def test_shift_out_of_range(tmp_path: Path, shift: int) -> None:
+    with pytest.raises(ValueError, match="shift of"):
+        oulad_events(write_small_oulad(tmp_path), shift)

@@ -21,6 +21,7 @@ from certstats_contracts.envelope import DEFAULT_TOPIC
 from certstats_importer.csv_source import OuladInputError
 from certstats_importer.publish import publish_events, write_json_lines
 from certstats_importer.stream import DEFAULT_SHIFT_YEARS, oulad_events
+from certstats_importer.timeline import SHIFT_YEARS
 
 _stderr = Console(stderr=True)
 
@@ -39,7 +40,8 @@ def import_oulad(
         "data/oulad"
     ),
     shift_years: Annotated[
-        int, typer.Option(help="Years added to every OULAD date.")
+        int,
+        typer.Option(min=SHIFT_YEARS[0], max=SHIFT_YEARS[1], help="Years added to every date."),
     ] = DEFAULT_SHIFT_YEARS,
     output: Annotated[
         str | None,
@@ -75,8 +77,11 @@ def _write(events: list[dict[str, Any]], output: str) -> None:
     if output == "-":
         write_json_lines(events, sys.stdout)
         return
-    with Path(output).open("w", encoding="utf-8") as out:
-        count = write_json_lines(events, out)
+    try:
+        with Path(output).open("w", encoding="utf-8") as out:
+            count = write_json_lines(events, out)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
     _stderr.print(f"wrote {count} events to {output}")
 
 

@@ -11,6 +11,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+Bounds = tuple[int, int] | None
+"""Inclusive (low, high) limits of an integer cell, or None for any integer."""
+
 
 class OuladInputError(ValueError):
     """The OULAD dataset is unusable: missing file, bad header, truncated row or bad value.
@@ -40,8 +43,8 @@ class CsvFile:
         """Yield ``(line number, row)`` for each data row, checking header and row shape.
 
         Raises:
-            OuladInputError: missing/empty file, missing or unknown column, a row with too
-                few or too many fields, or CSV syntax the csv module rejects.
+            OuladInputError: missing/unreadable/empty file, missing or unknown column, a row with
+                too few or too many fields, or CSV syntax the csv module rejects.
         """
         try:
             with self.path.open(newline="", encoding="utf-8-sig") as handle:
@@ -55,6 +58,8 @@ class CsvFile:
                     raise self.error(line, f"malformed CSV: {exc}") from None
         except FileNotFoundError:
             raise self.error(0, "file not found") from None
+        except OSError as exc:  # a directory, no permission, an I/O error
+            raise self.error(0, f"cannot read: {exc.strerror or exc}") from None
         except UnicodeDecodeError as exc:
             raise self.error(0, f"not UTF-8 text: {exc}") from None
 
@@ -77,25 +82,32 @@ class CsvFile:
         return row
 
 
-def parse_int(source: CsvFile, line: int, row: dict[str, str], column: str) -> int:
-    """The integer in ``row[column]``.
+def parse_int(
+    source: CsvFile, line: int, row: dict[str, str], column: str, bounds: Bounds = None
+) -> int:
+    """The integer in ``row[column]``, within the inclusive ``bounds`` (low, high) if given.
 
     Raises:
-        OuladInputError: the cell is empty or not an integer.
+        OuladInputError: the cell is empty, not an integer or out of bounds.
     """
     text = row[column].strip()
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise source.error(line, f"column {column}: {text!r} is not an integer") from None
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise source.error(line, f"column {column}: {value} is outside {bounds[0]}..{bounds[1]}")
+    return value
 
 
-def parse_optional_int(source: CsvFile, line: int, row: dict[str, str], column: str) -> int | None:
+def parse_optional_int(
+    source: CsvFile, line: int, row: dict[str, str], column: str, bounds: Bounds = None
+) -> int | None:
     """The integer in ``row[column]``, or None when the cell is empty or blank.
 
     Raises:
-        OuladInputError: the cell holds something other than an integer.
+        OuladInputError: the cell holds something other than an integer within ``bounds``.
     """
     if not row[column].strip():
         return None
-    return parse_int(source, line, row, column)
+    return parse_int(source, line, row, column, bounds)

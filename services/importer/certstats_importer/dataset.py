@@ -12,9 +12,14 @@ from pathlib import Path
 
 from certstats_importer.catalog import REGION_GROUPS, VALIDITY_MONTHS
 from certstats_importer.csv_source import CsvFile, parse_int, parse_optional_int
-from certstats_importer.timeline import presentation_start
+from certstats_importer.timeline import DAY_LIMIT, presentation_start
 
 FINAL_RESULTS = frozenset({"Pass", "Distinction", "Fail", "Withdrawn"})
+
+DAYS = (-DAY_LIMIT, DAY_LIMIT)
+"""Bounds of an OULAD day number (date_registration, date_unregistration, date_submitted)."""
+LENGTHS = (0, DAY_LIMIT)
+"""Bounds of module_presentation_length (days)."""
 
 RegistrationKey = tuple[str, str, int]
 """(code_module, code_presentation, id_student)."""
@@ -85,7 +90,7 @@ def _read_courses(data_dir: Path) -> dict[tuple[str, str], int]:
             raise source.error(line, f"unknown module {key[0]!r}")
         if key in lengths:
             raise source.error(line, f"duplicate presentation {key[0]} {key[1]}")
-        lengths[key] = parse_int(source, line, row, "module_presentation_length")
+        lengths[key] = parse_int(source, line, row, "module_presentation_length", LENGTHS)
     return lengths
 
 
@@ -103,8 +108,8 @@ def _read_registration_dates(
         if key in dates:
             raise source.error(line, f"duplicate registration {key}")
         dates[key] = (
-            parse_optional_int(source, line, row, "date_registration"),
-            parse_optional_int(source, line, row, "date_unregistration"),
+            parse_optional_int(source, line, row, "date_registration", DAYS),
+            parse_optional_int(source, line, row, "date_unregistration", DAYS),
         )
     return dates
 
@@ -160,7 +165,7 @@ def _read_first_submissions(
         key = (*assessments[assessment], parse_int(source, line, row, "id_student"))
         if key not in registered:
             raise source.error(line, f"student {key[2]} is not registered to {key[0]} {key[1]}")
-        submitted = parse_int(source, line, row, "date_submitted")
+        submitted = parse_int(source, line, row, "date_submitted", DAYS)
         first[key] = min(submitted, first.get(key, submitted))
     return first
 
