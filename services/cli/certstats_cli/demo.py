@@ -87,9 +87,27 @@ async def ensure_topic(bootstrap_servers: str, topic: str = DEFAULT_TOPIC) -> No
         await admin.close()
 
 
-def demo_secret() -> str:
-    """The HS256 secret of this demo run (``CERTSTATS_JWT_SECRET`` if set, else random)."""
-    return os.environ.get("CERTSTATS_JWT_SECRET") or secrets.token_urlsafe(32)
+def demo_secret(state_dir: Path) -> str:
+    """The HS256 secret of the demo: ``CERTSTATS_JWT_SECRET`` if set, else a random one kept in
+    ``<state_dir>/jwt-secret`` (created on first use), so tokens survive demo restarts."""
+    if configured := os.environ.get("CERTSTATS_JWT_SECRET"):
+        return configured
+    path = state_dir / "jwt-secret"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def require_free_port(port: int) -> None:
+    """Fail before any work when the API's port is taken.
+
+    Raises:
+        RuntimeError: something listens on 127.0.0.1:``port``.
+    """
+    if local_infra.port_open("127.0.0.1", port):
+        raise RuntimeError(f"port {port} is in use: choose another with --port")
 
 
 @dataclass

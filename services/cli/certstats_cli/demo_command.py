@@ -52,14 +52,26 @@ def demo_command(
     instant = as_of or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     source = data_dir or demo.repository_data_dir()
     try:
+        demo.require_free_port(port)
+    except RuntimeError as error:
+        _err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    try:
         with demo.infrastructure(state_dir) as infra:
-            asyncio.run(_main(infra, source, shift_years, instant, port, serve))
+            secret = demo.demo_secret(state_dir)
+            asyncio.run(_main(infra, source, shift_years, instant, port, serve, secret))
     except KeyboardInterrupt:
         _err.print("stopped")
 
 
 async def _main(
-    infra: demo.Infrastructure, source: Path, shift_years: int, as_of: str, port: int, serve: bool
+    infra: demo.Infrastructure,
+    source: Path,
+    shift_years: int,
+    as_of: str,
+    port: int,
+    serve: bool,
+    secret: str,
 ) -> None:
     started = time.monotonic()
     configure_logging("WARNING")
@@ -80,7 +92,6 @@ async def _main(
         http_port=None,
     )
     await _project(settings, len(events))
-    secret = demo.demo_secret()
     api = create_app(ApiSettings(database_url=infra.database_url, jwt_secret=secret))
     token = mint_token(
         secret,
@@ -101,6 +112,12 @@ async def _main(
             learners = await _get(base_url, token, path, as_of=as_of, limit=1)
             _print_curls(base_url, as_of, certificate, learners["items"][0]["user_id"])
         _out.print(f"export TOKEN={token}", soft_wrap=True)
+        _out.print(
+            "Tokens for other roles (e.g. the coach of the London region):\n"
+            f"certstats token --secret {secret} --platform-id {DEMO_PLATFORM}"
+            " --sub ou-coach-london-region",
+            soft_wrap=True,
+        )
         if serve:
             _err.print(f"serving {base_url}; Ctrl-C stops")
             await server.until_stopped()
@@ -151,9 +168,9 @@ async def _get(base_url: str, token: str, path: str, **params: str | int) -> dic
 
 def _print_certificates(page: dict[str, Any]) -> None:
     table = Table(title=f"Path certificates of platform '{DEMO_PLATFORM}' as of {page['as_of']}")
-    for column in ("Title", "Owner group", "Validity (months)", "Certified learners"):
-        table.add_column(column, justify="left" if column[0] in "TO" else "right")
-    for column in ("Enrolled learners", "Associated paths", "Valid", "Expiring soon", "Expired"):
+    table.add_column("Title")
+    table.add_column("Owner group")
+    for column in ("Months", "Certified", "Enrolled", "Paths", "Valid", "Expiring", "Expired"):
         table.add_column(column, justify="right")
     for row in page["items"]:
         owner = row["owner_group"]

