@@ -10,9 +10,17 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
 from bench.synthetic import synthetic_stream
 from certstats_projector.app import project_until_caught_up
-from certstats_projector.dlq_tool import REPLAYED_FROM_HEADER, read_dead_letters, select
+from certstats_projector.dlq_tool import (
+    REPLAYED_FROM_HEADER,
+    MissingDeadLetterTopic,
+    read_dead_letters,
+    select,
+)
 from tests.integration.kafka_support import publish, read_all, settings_for
 
 CLI = Path(sys.executable).with_name("certstats")
@@ -29,6 +37,16 @@ async def certstats(bootstrap: str, *args: str) -> str:
     out, err = await child.communicate()
     assert child.returncode == 0, err.decode()
     return out.decode()
+
+
+async def topic_names(bootstrap: str) -> set[str]:
+    """Every topic of the broker (a metadata request for all topics creates none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
 
 
 async def test_list_and_replay_round_trip(
@@ -89,5 +107,19 @@ async def test_list_and_replay_round_trip(
 
 
 async def test_empty_dlq_lists_nothing(kafka_bootstrap: str, topic: str) -> None:
-    assert await read_dead_letters(kafka_bootstrap, topic) == []
+    with pytest.raises(MissingDeadLetterTopic, match=f"{topic}.dlq does not exist"):
+        await read_dead_letters(kafka_bootstrap, topic)
     assert await certstats(kafka_bootstrap, "dlq", "list", "--topic", topic, "--json") == ""
+
+
+async def test_listing_a_missing_dlq_creates_no_topic(kafka_bootstrap: str, topic: str) -> None:
+    missing = f"{topic}.nowhere"
+    env = os.environ | {"CERTSTATS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    child = await asyncio.create_subprocess_exec(
+        str(CLI), "dlq", "list", "--topic", missing, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await child.communicate()
+
+    assert child.returncode == 0, err.decode()
+    assert f"{missing}.dlq does not exist" in " ".join(err.decode().split())
+    assert not {missing, f"{missing}.dlq"} & await topic_names(kafka_bootstrap)

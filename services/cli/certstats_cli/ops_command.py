@@ -17,11 +17,13 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from certstats_cli.projector_command import DatabaseUrl
 from certstats_contracts.envelope import DEFAULT_TOPIC
 from certstats_projector.dlq_tool import (
     DeadLetter,
+    MissingDeadLetterTopic,
     json_lines,
     read_dead_letters,
     replay,
@@ -164,6 +166,13 @@ def _read(
 ) -> list[DeadLetter]:
     try:
         letters = asyncio.run(read_dead_letters(_bootstrap(bootstrap), topic))
+    except MissingDeadLetterTopic as exc:
+        _stderr.print(
+            f"{exc}: nothing dead-lettered from {topic} (or a wrong --topic)",
+            markup=False,
+            highlight=False,
+        )
+        return []
     except (KafkaError, TimeoutError, OSError) as exc:
         _fail(f"cannot read {topic}.dlq: {exc!r}")
     return select(
@@ -187,5 +196,5 @@ def _bootstrap(value: str | None) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    _stderr.print(f"[red]error:[/red] {message}")
+    _stderr.print(Text.assemble(("error:", "red"), " ", message))
     raise typer.Exit(1)

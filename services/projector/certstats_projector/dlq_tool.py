@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from certstats_projector import dlq
 from certstats_projector.replay import topic_partitions
@@ -23,6 +24,14 @@ REPLAYED_FROM_HEADER = "x-certstats-replayed-from"
 """Header of a replayed record: ``<dlq topic>/<partition>@<offset>`` it came from."""
 
 PREVIEW_CHARS = 80
+
+
+class MissingDeadLetterTopic(LookupError):
+    """``<topic>.dlq`` does not exist (nothing was dead-lettered, or a wrong topic name)."""
+
+    def __init__(self, dlq_topic: str) -> None:
+        super().__init__(f"{dlq_topic} does not exist")
+        self.dlq_topic = dlq_topic
 
 
 @dataclass(frozen=True)
@@ -94,13 +103,18 @@ def _instant(epoch_ms: int) -> datetime:
 async def read_dead_letters(
     bootstrap_servers: str, topic: str, *, timeout_s: float = 30.0
 ) -> list[DeadLetter]:
-    """Every record of ``<topic>.dlq`` present now, by (partition, offset).
+    """Every record of ``<topic>.dlq`` present now, by (partition, offset). Read-only: a
+    missing DLQ topic is not auto-created by the metadata requests.
 
     Raises:
+        MissingDeadLetterTopic: the broker has no ``<topic>.dlq``.
         TimeoutError: the end of the DLQ was not reached within ``timeout_s`` seconds.
         aiokafka.errors.KafkaError: the broker failed.
     """
-    partitions = await topic_partitions(bootstrap_servers, [dlq.dlq_topic(topic)])
+    dlq_topic = dlq.dlq_topic(topic)
+    if dlq_topic not in await _topic_names(bootstrap_servers):
+        raise MissingDeadLetterTopic(dlq_topic)
+    partitions = await topic_partitions(bootstrap_servers, [dlq_topic])
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -114,6 +128,16 @@ async def read_dead_letters(
     finally:
         await consumer.stop()
     return sorted((dead_letter_from(r) for r in records), key=lambda d: (d.partition, d.offset))
+
+
+async def _topic_names(bootstrap_servers: str) -> set[str]:
+    """Every topic of the broker (metadata for all topics: auto-creates nothing)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
 
 
 async def _at_end(consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]) -> bool:
