@@ -25,6 +25,7 @@ from certstats_projector.progress import CatchUpProgress
 from certstats_projector.settings import ProjectorSettings
 from certstats_query_api.app import create_app
 from certstats_query_api.auth import mint_token
+from certstats_query_api.rows import CERTIFICATE_COUNTS
 from certstats_query_api.settings import ApiSettings
 
 _out = Console(width=None if Console().is_terminal else 160)
@@ -178,17 +179,7 @@ def _print_certificates(page: dict[str, Any]) -> None:
             row["title"],
             owner["name"] if owner else "",
             "" if row["validity_months"] is None else str(row["validity_months"]),
-            *(
-                str(row[key])
-                for key in (
-                    "certified_learners",
-                    "enrolled_learners",
-                    "associated_paths",
-                    "valid_learners",
-                    "expiring_soon_learners",
-                    "expired_learners",
-                )
-            ),
+            *(str(row[key]) for key in CERTIFICATE_COUNTS),
         )
     _out.print(table)
     _out.print(f"data as of {page['data_as_of']}")

@@ -56,6 +56,17 @@ class RowFormat:
     csv: Callable[[Record, ZoneInfo], list[Cell]]
 
 
+CERTIFICATE_COUNTS = (
+    "certified_learners",
+    "enrolled_learners",
+    "associated_paths",
+    "valid_learners",
+    "expiring_soon_learners",
+    "expired_learners",
+)
+"""The count fields of a certificate row, in display order (SPEC.md §5.1)."""
+
+
 def _certificate_json(r: Record, tz: ZoneInfo) -> dict[str, Any]:
     owner = r["owner_group_id"]
     return {
@@ -65,17 +76,7 @@ def _certificate_json(r: Record, tz: ZoneInfo) -> dict[str, Any]:
         if owner is None
         else {"group_id": owner, "name": r["owner_group_name"]},
         "validity_months": r["validity_months"],
-        **{
-            name: r[name]
-            for name in (
-                "certified_learners",
-                "enrolled_learners",
-                "associated_paths",
-                "valid_learners",
-                "expiring_soon_learners",
-                "expired_learners",
-            )
-        },
+        **{name: r[name] for name in CERTIFICATE_COUNTS},
     }
 
 
