@@ -29,6 +29,14 @@ from certstats_projector.projection import AppliedBatch, KnownUsers, apply_batch
 
 log = structlog.get_logger("certstats.rebuild")
 
+CONFLICTS: tuple[type[BaseException], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+"""Conflicts between two lanes' transactions: the losing batch rolled back, and is retried."""
+
+_CONFLICT_RETRIES = 8
+
 Offsets = Mapping[TopicPartitionKey, int]
 """``(topic, partition) -> next offset``."""
 
@@ -163,13 +171,25 @@ class Replayer:
 
     async def _commit(self, batch: DecodedBatch, conn: asyncpg.Connection | None) -> None:
         if conn is None:
-            async with pooled(self._pool) as own:
-                applied = await self._apply_or_skip(own, batch)
+            applied = await self._apply_pooled(batch)
         else:
             applied = await self._apply_or_skip(conn, batch)
         self.stored.update(batch.next_offsets)
         self._known_users.remember(self._schema, applied.users)
         self._on_commit()
+
+    async def _apply_pooled(self, batch: DecodedBatch) -> AppliedBatch:
+        """Apply ``batch`` on a pooled connection; after a conflict with another lane, again
+        (a few times, with back-off; the last conflict is raised)."""
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                async with pooled(self._pool) as conn:
+                    return await self._apply_or_skip(conn, batch)
+            except CONFLICTS as exc:
+                log.warning("rebuild batch conflicted with another lane", error=repr(exc))
+                await asyncio.sleep(0.05 * 2**attempt)
+        async with pooled(self._pool) as conn:
+            return await self._apply_or_skip(conn, batch)
 
     async def _apply_or_skip(self, conn: asyncpg.Connection, batch: DecodedBatch) -> AppliedBatch:
         """Apply ``batch``; if PostgreSQL rejects a value in it, apply its events one at a
