@@ -9,6 +9,7 @@ Every kind creates a placeholder row when the enrollment is not known yet; all c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
@@ -54,20 +55,25 @@ DELETE_ENROLLMENTS_SQL = final_flag_sql("enrollments", "enrollment_id", with_use
 STATUS_TYPES = ("enrollment.status_changed", "enrollment.completed")
 
 _BY_ENROLLMENT = entity_key("enrollment_id")
-_WITH_USER = entity_key("enrollment_id", "user_id")
 
 
-def path_status(event: DomainEvent) -> tuple[str, datetime]:
-    """``(status code, version)`` of a status event: ``changed_at`` or ``completed_at``."""
-    if event.type == "enrollment.completed":
-        done = payload(event, EnrollmentCompleted)
-        return done.status.value, done.completed_at
-    change = payload(event, EnrollmentStatusChanged)
-    return change.status.value, change.changed_at
-
-
-def _status_version(event: DomainEvent) -> datetime:
-    return path_status(event)[1]
+def status_rows(events: Iterable[DomainEvent]) -> list[Row]:
+    """Rows of ``UPSERT_PATH_STATUS_SQL``, one per enrollment, sorted by key: the status of
+    the greatest ``changed_at`` / ``completed_at``, ties to the later event (SPEC.md §2)."""
+    winners: dict[tuple[str, str], tuple[datetime, Row]] = {}
+    for event in events:
+        data = event.data
+        if isinstance(data, EnrollmentCompleted):
+            version = data.completed_at
+        elif isinstance(data, EnrollmentStatusChanged):
+            version = data.changed_at
+        else:
+            raise TypeError(f"{event.type} is not a path status event")
+        key = (event.platform_id, data.enrollment_id)
+        held = winners.get(key)
+        if held is None or version >= held[0]:
+            winners[key] = (version, (*key, data.user_id, data.status.value, version))
+    return [winners[key][1] for key in sorted(winners)]
 
 
 def _enrollment_row(event: DomainEvent) -> Row:
@@ -93,10 +99,6 @@ async def apply_enrollments(conn: asyncpg.Connection, batch: EventsByType) -> No
         for event in latest(batch.of("enrollment.created"), _BY_ENROLLMENT, by_time)
     ]
     await execute_rows(conn, UPSERT_ENROLLMENT_STATE_SQL, states)
-    statuses = [
-        (*_WITH_USER(event), *path_status(event))
-        for event in latest(batch.of(*STATUS_TYPES), _BY_ENROLLMENT, _status_version)
-    ]
-    await execute_rows(conn, UPSERT_PATH_STATUS_SQL, statuses)
+    await execute_rows(conn, UPSERT_PATH_STATUS_SQL, status_rows(batch.of(*STATUS_TYPES)))
     deleted = final_rows(batch.of("enrollment.deleted"), "enrollment_id", "user_id")
     await execute_rows(conn, DELETE_ENROLLMENTS_SQL, deleted)
