@@ -23,7 +23,6 @@ from .groups import apply_groups
 from .reduce import EntityKey, EventsByType
 from .references import ensure_referenced
 from .sessions import apply_sessions
-from .summaries import refresh_certificate_learners
 from .tracking import advance_offsets, advance_watermarks, keep_new, read_offsets
 from .users import apply_users
 
@@ -37,7 +36,6 @@ HANDLERS: tuple[Handler, ...] = (
     apply_sessions,
     apply_enrollments,
     apply_grants,
-    refresh_certificate_learners,
 )
 """Every writer after the placeholders, in the fixed table order of a batch."""
 
