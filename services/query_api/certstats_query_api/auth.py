@@ -75,6 +75,9 @@ def _requester_of(claims: dict[str, Any]) -> Requester:
     sub, platform_id, roles = claims["sub"], claims["platform_id"], claims.get("roles", [])
     if not (isinstance(sub, str) and sub and isinstance(platform_id, str) and platform_id):
         raise unauthorized("claims sub and platform_id must be non-empty strings")
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise unauthorized("claim exp must be a number (RFC 7519 NumericDate)")
     if not (isinstance(roles, list) and all(isinstance(role, str) for role in roles)):
         raise unauthorized("claim roles must be an array of strings")
     return Requester(sub, platform_id, PLATFORM_ADMIN in roles)

@@ -15,6 +15,7 @@ from fastapi import Depends, Header, Query, Request
 from certstats_query_api.auth import Requester, TokenVerifier
 from certstats_query_api.pages import Page, parse_page
 from certstats_query_api.params import Filters, parse_filters
+from certstats_query_api.problems import bad_parameter
 
 
 def requester(request: Request, authorization: Annotated[str | None, Header()] = None) -> Requester:
@@ -67,3 +68,17 @@ SearchDep = Annotated[
     str | None, Query(description="Search: title, or learner name/email", max_length=200)
 ]
 BomDep = Annotated[bool, Query(description="false omits the UTF-8 BOM")]
+
+
+def no_nul_characters(request: Request, _: RequesterDep) -> None:
+    """Reject a NUL character in any path or query parameter (name or value) of a statistics
+    request, after authentication: no id, name or text can hold one and PostgreSQL cannot
+    store one (SPEC.md §5.6).
+
+    Raises:
+        ApiProblem: 400 naming the parameter (a NUL in a name is shown as ``\\u0000``).
+    """
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if "\x00" in name or "\x00" in str(value):
+            shown = name.replace("\x00", "\\u0000")
+            raise bad_parameter(shown, "must not contain a NUL character")

@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from certstats_query_api.auth import Requester
 from certstats_query_api.problems import bad_parameter
@@ -95,7 +96,7 @@ def parse_date(name: str, raw: str | None) -> date | None:
     if raw is None or raw == "":
         return None
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
@@ -106,7 +107,7 @@ def parse_instant(name: str, raw: str) -> datetime:
     """An RFC 3339 instant with an offset (a ``+`` decoded to a space is accepted back)."""
     text = re.sub(r"(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?) (\d{2}:\d{2})$", r"\1+\4", raw.strip())
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ].+", text):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.+\-Zz]+", text):
             raise ValueError(text)
         instant = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
@@ -121,9 +122,10 @@ def parse_instant(name: str, raw: str) -> datetime:
 
 
 def parse_tz(raw: str) -> ZoneInfo:
-    """An IANA time-zone name."""
+    """An IANA time-zone name of the installed tz database, or ``UTC`` (never ``localtime``
+    nor another server-dependent file)."""
     try:
-        if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", raw) or ".." in raw:
+        if raw not in _zone_names():
             raise ValueError(raw)
         return ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
@@ -134,7 +136,7 @@ def parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> 
     """An integer in ``[low, high]``, ``default`` when absent."""
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"[+-]?\d{1,9}", raw.strip()):
+    if not re.fullmatch(r"[+-]?[0-9]{1,9}", raw.strip()):
         raise bad_parameter(name, "must be an integer")
     value = int(raw)
     if not low <= value <= high:
@@ -153,6 +155,13 @@ def parse_custom_fields(query_items: Iterable[tuple[str, str]]) -> dict[str, tup
             raise bad_parameter(key, "expected custom_field[<name>]=<value>")
         fields.setdefault(match["name"], []).append(value)
     return {name: tuple(dict.fromkeys(values)) for name, values in fields.items()}
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    """The accepted ``tz`` names: the tz database's zones and ``UTC``, minus the files of the
+    database directory that are not zones of their own (their meaning depends on the server)."""
+    return frozenset(available_timezones() - {"localtime", "posixrules"} | {"UTC"})
 
 
 def _next_day(day: date | None) -> date | None:

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from certstats_query_api.deps import BomDep, FiltersDep, RequesterDep, SearchDep, page_of
+from certstats_query_api.deps import (
+    BomDep,
+    FiltersDep,
+    RequesterDep,
+    SearchDep,
+    no_nul_characters,
+    page_of,
+)
 from certstats_query_api.models import (
     CertificateDetail,
     CertificatePage,
@@ -27,7 +34,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "CSV (SPEC.md §5.5)"}
 }
-router = APIRouter(prefix="/v1/path-certificates", tags=["statistics"], responses=_ERRORS)
+router = APIRouter(
+    prefix="/v1/path-certificates",
+    tags=["statistics"],
+    responses=_ERRORS,
+    dependencies=[Depends(no_nul_characters)],
+)
 
 CertificatesPage = Annotated[Page, Depends(page_of("certificates"))]
 LearnersPage = Annotated[Page, Depends(page_of("learners"))]
