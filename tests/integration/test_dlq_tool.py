@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.synthetic import synthetic_stream
+from certstats_projector import dlq
 from certstats_projector.app import project_until_caught_up
 from certstats_projector.dlq_tool import (
     REPLAYED_FROM_HEADER,
@@ -123,3 +125,25 @@ async def test_listing_a_missing_dlq_creates_no_topic(kafka_bootstrap: str, topi
     assert child.returncode == 0, err.decode()
     assert f"{missing}.dlq does not exist" in " ".join(err.decode().split())
     assert not {missing, f"{missing}.dlq"} & await topic_names(kafka_bootstrap)
+
+
+async def test_list_shows_hostile_contents_inert(kafka_bootstrap: str, topic: str) -> None:
+    hostile = "[bold]x[/bold] [link=http://evil.example]click[/link] \x1b[2J\x1b]0;pwned\x07 \x9b1m"
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        headers = [(dlq.ERROR_HEADER, hostile.encode()), (dlq.ORIGINAL_TOPIC_HEADER, b"[red]t")]
+        await producer.send_and_wait(f"{topic}.dlq", hostile.encode(), key=b"k", headers=headers)
+    finally:
+        await producer.stop()
+
+    table = await certstats(kafka_bootstrap, "dlq", "list", "--topic", topic)
+    (line,) = (await certstats(kafka_bootstrap, "dlq", "list", "--topic", topic, "--json")).split(
+        "\n"
+    )[:-1]
+
+    assert table.count("[bold]x[/bold]") == 2 and "[red]t/None@None" in table
+    assert "[link=http://evil.example]click[/link]" in table
+    assert table.count("\\x1b]0;pwned\\x07") == 2 and table.count("\\x9b1m") == 2
+    assert not set("\x1b\x07\x9b") & set(table + line)
+    assert json.loads(line)["error"] == hostile

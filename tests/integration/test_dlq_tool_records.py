@@ -3,12 +3,23 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 
 from certstats_projector import dlq
-from certstats_projector.dlq_tool import PREVIEW_CHARS, DeadLetter, dead_letter_from, select
+from certstats_projector.dlq_tool import (
+    PREVIEW_CHARS,
+    DeadLetter,
+    dead_letter_from,
+    json_lines,
+    printable,
+    select,
+)
+
+HOSTILE = "[bold]x[/bold] \x1b[2J\x1b]0;pwned\x07 \x9b31m \u202eevil\u2028line\x7f é✓"
+"""Rich markup, ANSI clear screen, OSC title + BEL, C1 CSI, bidi override, U+2028, DEL."""
 
 
 def record(offset: int, value: bytes, headers: dict[str, str]) -> ConsumerRecord[bytes, bytes]:
@@ -67,3 +78,22 @@ def test_select_by_error_and_inclusive_offset_range() -> None:
     assert [d.offset for d in select(letters, from_offset=1, to_offset=2)] == [1, 2]
     assert [d.offset for d in select(letters, error_contains="json", to_offset=1)] == [0]
     assert select(letters) == letters
+
+
+def test_printable_escapes_every_control_character() -> None:
+    shown = printable(HOSTILE)
+
+    assert shown == (
+        "[bold]x[/bold] \\x1b[2J\\x1b]0;pwned\\x07 \\x9b31m \\u202eevil\\u2028line\\x7f é✓"
+    )
+    assert shown.isprintable()
+
+
+def test_json_lines_escape_control_characters_and_round_trip() -> None:
+    got = dead_letter_from(record(0, HOSTILE.encode(), {dlq.ERROR_HEADER: HOSTILE}))
+    (line,) = json_lines([got])
+
+    assert line.isprintable() and line.isascii() is False  # é and ✓ stay readable
+    assert line.splitlines() == [line]
+    assert json.loads(line)["error"] == HOSTILE
+    assert json.loads(line)["preview"] == got.preview

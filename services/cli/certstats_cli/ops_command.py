@@ -25,6 +25,7 @@ from certstats_projector.dlq_tool import (
     DeadLetter,
     MissingDeadLetterTopic,
     json_lines,
+    printable,
     read_dead_letters,
     replay,
     select,
@@ -185,7 +186,8 @@ def _table(letters: list[DeadLetter]) -> Table:
     for d in letters:
         original = f"{d.original_topic}/{d.original_partition}@{d.original_offset}"
         at = d.dead_lettered_at.isoformat(timespec="seconds")
-        table.add_row(f"{d.partition}@{d.offset}", at, original, d.error, d.preview)
+        cells = (Text(printable(text)) for text in (original, d.error, d.preview))
+        table.add_row(f"{d.partition}@{d.offset}", at, *cells)
     return table
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,20 @@ REPLAYED_FROM_HEADER = "x-certstats-replayed-from"
 """Header of a replayed record: ``<dlq topic>/<partition>@<offset>`` it came from."""
 
 PREVIEW_CHARS = 80
+
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+"""Control, format (bidi overrides, zero-width), line and paragraph separator characters:
+what a producer could use to drive or garble the operator's terminal or split a JSON line."""
+
+
+def _unsafe(char: str) -> bool:
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES
+
+
+def printable(text: str) -> str:
+    """``text`` with every control/format/separator character as its Python escape
+    (``\\x1b``, ``\\n``, ``\\u202e``): safe to show on a terminal, nothing hidden."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if _unsafe(c) else c for c in text)
 
 
 class MissingDeadLetterTopic(LookupError):
@@ -211,5 +226,11 @@ async def replay(bootstrap_servers: str, letters: Sequence[DeadLetter]) -> Repla
 
 
 def json_lines(letters: Iterable[DeadLetter]) -> Iterable[str]:
-    """One compact JSON document per dead letter."""
-    return (json.dumps(d.as_json(), ensure_ascii=False) for d in letters)
+    """One compact JSON document per dead letter; every control/format/separator character
+    (DEL, C1, bidi overrides, U+2028 included) is a JSON ``\\uXXXX`` escape, other text is
+    kept as is."""
+    return (_json_escape_unsafe(json.dumps(d.as_json(), ensure_ascii=False)) for d in letters)
+
+
+def _json_escape_unsafe(document: str) -> str:
+    return "".join(json.dumps(c)[1:-1] if _unsafe(c) else c for c in document)
