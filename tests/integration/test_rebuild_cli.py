@@ -84,6 +84,31 @@ async def test_ctrl_c_then_resume(database_url: str, kafka_bootstrap: str, topic
     assert tables == await expected_snapshot(database_url, valid_events(messages))
 
 
+async def test_sigterm_cancels_like_ctrl_c(
+    database_url: str, kafka_bootstrap: str, topic: str
+) -> None:
+    await publish(kafka_bootstrap, topic, list(synthetic_stream(1500, seed=52)))
+    await project_until_caught_up(settings_for(database_url, kafka_bootstrap, topic))
+    before, _ = await projected(database_url)
+
+    child = await asyncio.create_subprocess_exec(
+        str(CLI),
+        "rebuild",
+        "--batch",
+        "20",
+        env=cli_env(database_url, kafka_bootstrap, topic),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await building_progress(database_url, 200)
+    child.send_signal(signal.SIGTERM)
+    _, err = await child.communicate()
+
+    assert child.returncode == 143, err.decode()
+    assert "rebuild cancelled: current generation unchanged" in err.decode()
+    assert await generations_state(database_url) == ([(G1, "current"), (G2, "building")], [G1, G2])
+    assert (await projected(database_url))[0] == before
+
+
 async def test_orphan_generation_schema_is_dropped(
     database_url: str, kafka_bootstrap: str, topic: str
 ) -> None:

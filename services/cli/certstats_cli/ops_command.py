@@ -1,8 +1,8 @@
 """Operations: ``certstats rebuild`` (SPEC.md §6) and ``certstats dlq list|replay`` (§3).
 
 Settings come from ``CERTSTATS_*`` environment variables like the projector's; the options
-here override the common ones. Ctrl-C during a rebuild leaves the current generation as it
-was; ``certstats rebuild`` again resumes the building one.
+here override the common ones. Ctrl-C (exit 130) or SIGTERM (exit 143) during a rebuild
+leaves the current generation as it was; ``certstats rebuild`` again resumes the building one.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from certstats_cli.projector_command import DatabaseUrl
+from certstats_cli.sigterm import Terminated, until_sigterm
 from certstats_contracts.envelope import DEFAULT_TOPIC
 from certstats_projector.dlq_tool import (
     DeadLetter,
@@ -75,15 +76,15 @@ def rebuild_command(
     configure_logging(settings.log_level)
     last: list[RebuildProgress] = []
     try:
-        result = asyncio.run(_rebuild_with_bar(settings, batch, drop_wait, last))
-    except KeyboardInterrupt:
+        result = asyncio.run(until_sigterm(_rebuild_with_bar(settings, batch, drop_wait, last)))
+    except (KeyboardInterrupt, Terminated) as exc:
         if last and last[-1].promoted:
             _stderr.print(
                 f"cancelled after promoting {last[-1].schema}; the next rebuild drops the old one"
             )
         else:
             _stderr.print("rebuild cancelled: current generation unchanged; run it again to resume")
-        raise typer.Exit(130) from None
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
     except RebuildBusy as exc:
         _fail(str(exc))
     except (asyncpg.PostgresError, KafkaError, OSError) as exc:
