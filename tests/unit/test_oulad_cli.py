@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,13 @@ def test_unwritable_output_is_a_clean_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert f"cannot write {out}" in result.stderr
+
+
+def test_unreachable_broker_is_a_clean_error(tmp_path: Path) -> None:
+    data_dir = write_small_oulad(tmp_path)
+    certstats = Path(sys.executable).with_name("certstats")
+    args = [str(certstats), "import-oulad", str(data_dir), "--bootstrap-servers", "127.0.0.1:1"]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert "publishing to 127.0.0.1:1 failed" in result.stderr
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr

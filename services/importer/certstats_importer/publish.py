@@ -65,8 +65,8 @@ async def publish_events(
         max_batch_size=1 << 20,
         compression_type=compression_type,
     )
-    await producer.start()
     try:
+        await producer.start()  # stopped even when it fails: no "Unclosed" warning at exit
         for start in range(0, len(messages), _ACK_CHUNK):
             chunk = messages[start : start + _ACK_CHUNK]
             pending = [await producer.send(topic, value, key=key) for key, value in chunk]
