@@ -16,6 +16,8 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from itertools import groupby
+from operator import attrgetter
 from typing import Any, cast
 
 import asyncpg
@@ -40,6 +42,9 @@ POISON_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Deterministic rejections of an event's values by PostgreSQL: retrying cannot help, so the
 batch is applied event by event and the events PostgreSQL rejects are dead-lettered."""
+
+_TOPIC_PARTITION = attrgetter("topic", "partition")
+"""A record's partition: records of one partition come in runs (one fetch per partition)."""
 
 WATERMARK_SQL = "SELECT max(data_as_of) FROM {schema}.watermarks"
 """Newest watermark of a generation (``schema`` comes from our own code, never from input)."""
@@ -112,9 +117,9 @@ class BatchApplier:
         """Records grouped by lane, each group in consumption order. A partition always maps
         to the same lane, so every key's events commit in order (SPEC.md §3)."""
         lanes: dict[int, list[ConsumerRecord[Any, Any]]] = {}
-        for record in records:
-            lane = (zlib.crc32(record.topic.encode()) + record.partition) % self._lanes
-            lanes.setdefault(lane, []).append(record)
+        for (topic, partition), run in groupby(records, key=_TOPIC_PARTITION):
+            lane = (zlib.crc32(topic.encode()) + partition) % self._lanes
+            lanes.setdefault(lane, []).extend(run)
         return lanes
 
     async def _drain_lane(self, lane: int) -> None:
