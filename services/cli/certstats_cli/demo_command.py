@@ -18,6 +18,7 @@ from rich.table import Table
 from certstats_cli import demo
 from certstats_contracts.envelope import DEFAULT_TOPIC
 from certstats_importer import DEFAULT_SHIFT_YEARS, oulad_events, publish_events
+from certstats_importer.timeline import SHIFT_YEARS
 from certstats_projector import generations
 from certstats_projector.app import project_until_caught_up
 from certstats_projector.logs import configure_logging
@@ -45,9 +46,9 @@ def demo_command(
         Path, typer.Option(help="Where embedded PostgreSQL and logs live.")
     ] = Path(".certstats"),
     data_dir: Annotated[Path | None, typer.Option(help="OULAD CSV folder.")] = None,
-    shift_years: Annotated[int, typer.Option(help="Years added to OULAD dates.")] = (
-        DEFAULT_SHIFT_YEARS
-    ),
+    shift_years: Annotated[
+        int, typer.Option(min=SHIFT_YEARS[0], max=SHIFT_YEARS[1], help="Years added.")
+    ] = DEFAULT_SHIFT_YEARS,
 ) -> None:
     """OULAD -> Kafka -> projector -> PostgreSQL -> query API; print the certificate list."""
     instant = as_of or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
