@@ -73,37 +73,46 @@ LIMIT ${n}::bigint
 
 
 _CERTIFICATE_ROWS = f"""{SCOPE_CTES},
+certificate_counts AS (
+    SELECT pl.certificate_id,
+           count(*) FILTER (WHERE pl.certified) AS certified_learners,
+           count(*) FILTER (WHERE pl.enrolled) AS enrolled_learners,
+           count(*) FILTER (WHERE pl.status = 'valid') AS valid_learners,
+           count(*) FILTER (WHERE pl.status = 'expiring_soon') AS expiring_soon_learners,
+           count(*) FILTER (WHERE pl.status = 'expired') AS expired_learners
+    FROM population_links pl GROUP BY pl.certificate_id
+),
 rows AS (
     SELECT sc.certificate_id, sc.title, sc.owner_group_id, og.name AS owner_group_name,
            sc.validity_months,
-           count(pl.user_id) FILTER (WHERE pl.certified) AS certified_learners,
-           count(pl.user_id) FILTER (WHERE pl.enrolled) AS enrolled_learners,
+           coalesce(cc.certified_learners, 0) AS certified_learners,
+           coalesce(cc.enrolled_learners, 0) AS enrolled_learners,
            (SELECT count(*) FROM paths p
             WHERE p.platform_id = $1 AND p.certificate_id = sc.certificate_id
               AND NOT p.deleted AND p.state_event_at IS NOT NULL) AS associated_paths,
-           count(pl.user_id) FILTER (WHERE pl.status = 'valid') AS valid_learners,
-           count(pl.user_id) FILTER (WHERE pl.status = 'expiring_soon') AS expiring_soon_learners,
-           count(pl.user_id) FILTER (WHERE pl.status = 'expired') AS expired_learners
+           coalesce(cc.valid_learners, 0) AS valid_learners,
+           coalesce(cc.expiring_soon_learners, 0) AS expiring_soon_learners,
+           coalesce(cc.expired_learners, 0) AS expired_learners
     FROM scope_certificates sc
     LEFT JOIN groups og ON og.platform_id = $1 AND og.group_id = sc.owner_group_id
-    LEFT JOIN population_links pl ON pl.certificate_id = sc.certificate_id
-    WHERE $12::text IS NULL OR strpos(lower(sc.title), lower($12)) > 0
-    GROUP BY sc.certificate_id, sc.title, sc.owner_group_id, og.name, sc.validity_months
-    HAVING count(pl.user_id) > 0 OR $11::text IS NOT NULL
-        OR ($9 = 'all' AND $5::timestamptz IS NULL AND $6::timestamptz IS NULL
-            AND $7::text[] IS NULL AND $8::jsonb IS NULL)
+    LEFT JOIN certificate_counts cc ON cc.certificate_id = sc.certificate_id
+    WHERE ($12::text IS NULL OR strpos(lower(sc.title), lower($12)) > 0)
+      AND (cc.certificate_id IS NOT NULL OR $11::text IS NOT NULL
+           OR ($9 = 'all' AND $5::timestamptz IS NULL AND $6::timestamptz IS NULL
+               AND $7::text[] IS NULL AND $8::jsonb IS NULL))
 )"""
+"""Counts per certificate are aggregated before the join: one hash aggregate of the links,
+no sort of them."""
 
 _LEARNER_ROWS = f"""{SCOPE_CTES},
 rows AS (
-    SELECT pl.user_id, u.first_name, u.last_name, u.email,
+    SELECT pl.user_id, pl.first_name, pl.last_name, pl.email,
            coalesce(pl.status, 'not_obtained') AS latest_status, pl.delivered_at, pl.expires_at
     FROM population_links pl
-    LEFT JOIN users u ON u.platform_id = $1 AND u.user_id = pl.user_id
     WHERE pl.certificate_id = $11 AND (NOT $12::boolean OR pl.certified)
       AND ($13::text IS NULL
-           OR strpos(lower(concat(u.first_name, ' ', u.last_name)), lower($13)) > 0
-           OR strpos(lower(u.email), lower($13)) > 0)
+           OR strpos(lower(concat(pl.first_name, ' ', pl.last_name)), lower($13)) > 0
+           OR strpos(lower(pl.email), lower($13)) > 0)
 )"""
 
 _HISTORY_ROWS = f"""{_ONE_LEARNER_CTES},
@@ -148,6 +157,7 @@ _LISTS = {
     "history": (_HISTORY_ROWS, "history_id", 13),
     "paths": (_PATH_ROWS, "path_id", 3),
 }
+
 
 LIST_SQL: dict[tuple[str, str], str] = {
     (kind, f"{sign}{name}"): _page(rows, key, sign == "-", row_id, first)
