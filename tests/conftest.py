@@ -67,14 +67,19 @@ async def database_url(pg_admin_dsn: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture
-async def topic(kafka_bootstrap: str) -> str:
-    """A fresh topic with 4 partitions, unique to one test."""
-    name = f"lms.events.test-{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+async def create_topic(bootstrap: str, partitions: int = 4, prefix: str = "test") -> str:
+    """Create a topic named ``lms.events.<prefix>-<random>`` with ``partitions``; its name."""
+    name = f"lms.events.{prefix}-{uuid.uuid4().hex[:10]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1)])
+        await admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
     finally:
         await admin.close()
     return name
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str) -> str:
+    """A fresh topic with 4 partitions, unique to one test."""
+    return await create_topic(kafka_bootstrap)

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
-
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.synthetic import synthetic_stream
+from tests.conftest import create_topic
 from tests.integration.kafka_support import (
     expected_snapshot,
     projected,
@@ -23,21 +21,10 @@ from tests.integration.kafka_support import (
 from tests.integration.test_projector_kafka_recovery import CLI, _cli_env
 
 
-async def _twelve_partition_topic(bootstrap: str) -> str:
-    name = f"lms.events.scale-{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=12, replication_factor=1)])
-    finally:
-        await admin.close()
-    return name
-
-
 async def test_three_instances_one_killed_one_added_equal_a_single_run(
     database_url: str, kafka_bootstrap: str
 ) -> None:
-    topic = await _twelve_partition_topic(kafka_bootstrap)
+    topic = await create_topic(kafka_bootstrap, partitions=12, prefix="scale")
     messages = list(synthetic_stream(12_000, seed=23))
     ends = await publish(kafka_bootstrap, topic, messages)
     settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=100)
