@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 from dataclasses import replace
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certstats_contracts.envelope import DomainEvent
 from certstats_projector.app import Projector, project_until_caught_up
+from tests.conftest import create_topic
 from tests.integration.kafka_support import publish, settings_for, wait_for_stored
 from tests.integration.test_api_harness import SECRET, Api, api  # noqa: F401 (fixture)
 from tests.reference.api import ApiAsker
@@ -25,18 +24,6 @@ from tests.reference.loading import reset
 from tests.reference.model import ReferenceModel
 from tests.reference.ordering import shuffle_across_keys, with_duplicates
 from tests.reference.strategies import INTEGRATION_SETTINGS, histories, queries
-
-
-async def _fresh_topic(bootstrap: str) -> str:
-    name = f"lms.events.props-{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1)])
-    finally:
-        await admin.close()
-    return name
-
 
 _UNKNOWN_TYPE = {
     "specversion": "1.0", "id": "junk-1", "source": "lms/x", "type": "badge.awarded",
@@ -57,7 +44,7 @@ async def test_broker_and_restarted_projector_project_like_the_reference_model(
 ) -> None:
     rnd = random.Random(seed)
     await reset(api.conn, api.schema)
-    topic = await _fresh_topic(kafka_bootstrap)
+    topic = await create_topic(kafka_bootstrap, prefix="props")
     config = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=7)
     delivered = with_duplicates(shuffle_across_keys(events, rnd), rnd)
     messages = [(key_of(e), to_message(e)) for e in delivered]
