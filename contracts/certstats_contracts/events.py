@@ -104,6 +104,8 @@ class GroupRole(StrEnum):
 
 
 class EnrollmentMethod(StrEnum):
+    """How a learner came into a path session."""
+
     ASSIGNED = "assigned"
     SELF_ENROLLED = "self_enrolled"
 

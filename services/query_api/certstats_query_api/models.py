@@ -13,6 +13,8 @@ CertificateStatus = Literal["valid", "expiring_soon", "expired", "not_obtained"]
 
 
 class OwnerGroup(BaseModel):
+    """The group owning a certificate."""
+
     group_id: str
     name: str | None = Field(description="Null while the group is known only by reference.")
 
@@ -33,6 +35,8 @@ class CertificateRow(BaseModel):
 
 
 class CertificateDetail(CertificateRow):
+    """One certificate's row plus the freshness fields of a page."""
+
     as_of: datetime = Field(description="Instant statuses were evaluated at.")
     data_as_of: datetime | None = Field(description="Watermark: newest applied event time.")
 
@@ -78,18 +82,26 @@ class _Page(BaseModel):
 
 
 class CertificatePage(_Page):
+    """A page of certificate rows (SPEC.md §5.1)."""
+
     items: list[CertificateRow]
 
 
 class LearnerPage(_Page):
+    """A page of learner rows (SPEC.md §5.2)."""
+
     items: list[LearnerRow]
 
 
 class HistoryPage(_Page):
+    """A page of history rows (SPEC.md §5.3)."""
+
     items: list[HistoryRow]
 
 
 class PathPage(_Page):
+    """A page of associated paths."""
+
     items: list[PathRow]
 
 

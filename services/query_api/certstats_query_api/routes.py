@@ -51,6 +51,9 @@ HistoryPageDep = Annotated[Page, Depends(page_of("history"))]
 async def list_certificates(
     request: Request, who: RequesterDep, f: FiltersDep, page: CertificatesPage, q: SearchDep = None
 ) -> dict[str, Any]:
+    """Certificates in the requester's scope with their counts (SPEC.md §5.1). 400 bad parameter,
+    401, 403.
+    """
     return await json_page(request, ListRequest("certificates", who, f, page, q=q or None))
 
 
@@ -65,6 +68,7 @@ async def export_certificates(
     q: SearchDep = None,
     bom: BomDep = True,
 ) -> StreamingResponse:
+    """The certificate list as a streamed CSV (SPEC.md §5.1, §5.5). 400 bad parameter, 401, 403."""
     list_request = ListRequest("certificates", who, f, page, q=q or None)
     return await csv_export(
         request, list_request, bom, "path-certificates", f.as_of.date().isoformat()
@@ -75,6 +79,9 @@ async def export_certificates(
 async def get_certificate(
     request: Request, certificate_id: str, who: RequesterDep, f: FiltersDep
 ) -> dict[str, Any]:
+    """One certificate's row under the filters (SPEC.md §5.1). 404 when deleted, unknown or outside
+    scope.
+    """
     page = Page("title", 1, None)
     found = await json_page(request, ListRequest("certificates", who, f, page, certificate_id))
     if not found["items"]:
@@ -86,6 +93,7 @@ async def get_certificate(
 async def list_paths(
     request: Request, certificate_id: str, who: RequesterDep, f: FiltersDep, page: PathsPage
 ) -> dict[str, Any]:
+    """Associated paths of the certificate (SPEC.md §5.1). 404 outside scope."""
     return await json_page(request, ListRequest("paths", who, f, page, certificate_id))
 
 
@@ -98,6 +106,7 @@ async def export_paths(
     page: PathsPage,
     bom: BomDep = True,
 ) -> StreamingResponse:
+    """Associated paths as a streamed CSV (SPEC.md §5.5). 404 outside scope."""
     list_request = ListRequest("paths", who, f, page, certificate_id)
     return await csv_export(request, list_request, bom, "certificate", certificate_id, "paths")
 
@@ -113,6 +122,9 @@ async def list_certified_learners(
     page: LearnersPage,
     q: SearchDep = None,
 ) -> dict[str, Any]:
+    """Learners counted in "certified learners" (SPEC.md §5.1), learner rows of §5.2. 404 outside
+    scope.
+    """
     list_request = ListRequest("certified_learners", who, f, page, certificate_id, q=q or None)
     return await json_page(request, list_request)
 
@@ -129,6 +141,7 @@ async def export_certified_learners(
     q: SearchDep = None,
     bom: BomDep = True,
 ) -> StreamingResponse:
+    """Certified learners as a streamed CSV (SPEC.md §5.5). 404 outside scope."""
     list_request = ListRequest("certified_learners", who, f, page, certificate_id, q=q or None)
     name = ("certificate", certificate_id, "certified-learners")
     return await csv_export(request, list_request, bom, *name)
@@ -143,6 +156,7 @@ async def list_learners(
     page: LearnersPage,
     q: SearchDep = None,
 ) -> dict[str, Any]:
+    """One row per linked learner with the latest status (SPEC.md §5.2). 404 outside scope."""
     list_request = ListRequest("learners", who, f, page, certificate_id, q=q or None)
     return await json_page(request, list_request)
 
@@ -157,6 +171,7 @@ async def export_learners(
     q: SearchDep = None,
     bom: BomDep = True,
 ) -> StreamingResponse:
+    """The learner table as a streamed CSV (SPEC.md §5.2, §5.5). 404 outside scope."""
     list_request = ListRequest("learners", who, f, page, certificate_id, q=q or None)
     return await csv_export(request, list_request, bom, "certificate", certificate_id, "learners")
 
@@ -172,6 +187,9 @@ async def list_history(
     f: FiltersDep,
     page: HistoryPageDep,
 ) -> dict[str, Any]:
+    """A learner's enrollments and grants for the certificate, newest first (SPEC.md §5.3). 404
+    unless the learner is in scope and linked.
+    """
     list_request = ListRequest("history", who, f, page, certificate_id, user_id)
     return await json_page(request, list_request)
 
@@ -190,6 +208,7 @@ async def export_history(
     page: HistoryPageDep,
     bom: BomDep = True,
 ) -> StreamingResponse:
+    """A learner's history as a streamed CSV (SPEC.md §5.3, §5.5); 404 unless linked."""
     list_request = ListRequest("history", who, f, page, certificate_id, user_id)
     name = ("certificate", certificate_id, "learner", user_id, "history")
     return await csv_export(request, list_request, bom, *name)
