@@ -10,21 +10,9 @@ from typing import Any
 
 from certstats_contracts.envelope import DomainEvent, message_key
 from certstats_contracts.events import EVENT_DATA_MODELS
+from tests.integration.kafka_support import READ_MODEL_TABLES
 from tests.integration.projection_support import Projection, at, event
 
-TABLES = (
-    "users",
-    "group_memberships",
-    "groups",
-    "group_roles",
-    "certificates",
-    "paths",
-    "path_sessions",
-    "enrollments",
-    "certificate_grants",
-    "applied_events",
-    "watermarks",
-)
 USERS = ("u1", "u2", "u3")
 POOLS: dict[str, tuple[Any, ...]] = {
     "user_id": USERS,
@@ -117,4 +105,7 @@ def batches_with_duplicates(
 async def snapshot(proj: Projection, schema: str) -> dict[str, list[dict[str, Any]]]:
     """Every read-model and tracking table of ``schema`` (but offsets), rows in a fixed order."""
     generation = Projection(proj.conn, schema)
-    return {table: sorted(await generation.rows(table, order_by="1"), key=repr) for table in TABLES}
+    return {
+        table: sorted(await generation.rows(table, order_by="1"), key=repr)
+        for table in READ_MODEL_TABLES
+    }
