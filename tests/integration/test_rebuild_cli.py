@@ -21,6 +21,7 @@ from tests.integration.kafka_support import (
     settings_for,
     valid_events,
 )
+from tests.integration.test_dlq_tool import topic_names
 from tests.integration.test_rebuild import G1, G2, generations_state
 
 CLI = Path(sys.executable).with_name("certstats")
@@ -125,3 +126,22 @@ async def test_orphan_generation_schema_is_dropped(
     _, err = await child.communicate()
     assert child.returncode == 0, err.decode()
     assert await generations_state(database_url) == ([(G2, "current")], [G2])
+
+
+async def test_rebuild_of_a_missing_topic_fails_and_creates_nothing(
+    database_url: str, kafka_bootstrap: str, topic: str
+) -> None:
+    await project_until_caught_up(settings_for(database_url, kafka_bootstrap, topic))
+    missing = f"{topic}.nowhere"
+    child = await asyncio.create_subprocess_exec(
+        str(CLI),
+        "rebuild",
+        env=cli_env(database_url, kafka_bootstrap, missing),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await child.communicate()
+
+    assert child.returncode == 1, err.decode()
+    assert f"no such topic: {missing}" in " ".join(err.decode().split())
+    assert missing not in await topic_names(kafka_bootstrap)
+    assert await generations_state(database_url) == ([(G1, "current")], [G1])

@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from certstats_projector import dlq
-from certstats_projector.replay import topic_partitions
+from certstats_projector.replay import MissingTopics, topic_partitions
 
 REPLAYED_FROM_HEADER = "x-certstats-replayed-from"
 """Header of a replayed record: ``<dlq topic>/<partition>@<offset>`` it came from."""
@@ -127,9 +126,10 @@ async def read_dead_letters(
         aiokafka.errors.KafkaError: the broker failed.
     """
     dlq_topic = dlq.dlq_topic(topic)
-    if dlq_topic not in await _topic_names(bootstrap_servers):
-        raise MissingDeadLetterTopic(dlq_topic)
-    partitions = await topic_partitions(bootstrap_servers, [dlq_topic])
+    try:
+        partitions = await topic_partitions(bootstrap_servers, [dlq_topic])
+    except MissingTopics:
+        raise MissingDeadLetterTopic(dlq_topic) from None
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -143,16 +143,6 @@ async def read_dead_letters(
     finally:
         await consumer.stop()
     return sorted((dead_letter_from(r) for r in records), key=lambda d: (d.partition, d.offset))
-
-
-async def _topic_names(bootstrap_servers: str) -> set[str]:
-    """Every topic of the broker (metadata for all topics: auto-creates nothing)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        return set(await admin.list_topics())
-    finally:
-        await admin.close()
 
 
 async def _at_end(consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]) -> bool:

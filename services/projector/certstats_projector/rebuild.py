@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from certstats_projector import generations, promotion
 from certstats_projector.consumer import pooled
@@ -120,12 +120,14 @@ async def rebuild(
 
     Raises:
         RebuildBusy: another rebuild holds the rebuild lock.
+        MissingTopics: a subscribed topic does not exist (checked first: nothing created).
         asyncpg.PostgresError, aiokafka.errors.KafkaError, OSError: the rebuild stopped;
             run it again to resume.
     """
     if settings.gc_gen0_threshold is not None:  # as the live projector (many short-lived objects)
         gc.freeze()
         gc.set_threshold(settings.gc_gen0_threshold, 20, 100)
+    partitions = await topic_partitions(settings.kafka_bootstrap_servers, settings.topics)
     async with _rebuild_lock(settings.database_url) as conn:
         schema, resumed = await _building_generation(conn)
         reporter = _Reporter(schema, on_progress)
@@ -133,7 +135,7 @@ async def rebuild(
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size)
         try:
             retired = await _replay_and_promote(
-                settings, pool, reporter, batch_max_records, tail_max
+                settings, partitions, pool, reporter, batch_max_records, tail_max
             )
         finally:
             await pool.close()
@@ -169,6 +171,7 @@ async def _building_generation(conn: asyncpg.Connection) -> tuple[str, bool]:
 
 async def _replay_and_promote(
     settings: ProjectorSettings,
+    partitions: Sequence[TopicPartition],
     pool: asyncpg.Pool,
     reporter: _Reporter,
     batch_max_records: int,
@@ -178,6 +181,7 @@ async def _replay_and_promote(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         enable_auto_commit=False,
         max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
+        fetch_max_bytes=settings.fetch_max_bytes,
     )
     await consumer.start()
     try:
@@ -189,9 +193,7 @@ async def _replay_and_promote(
             lambda: reporter.report(replayer.done),
             lanes=settings.commit_lanes,
         )
-        await replayer.assign(
-            await topic_partitions(settings.kafka_bootstrap_servers, settings.topics)
-        )
+        await replayer.assign(partitions)
         reporter.resumed_from = replayer.done
         await _catch_up(pool, replayer, settings.topics, reporter, tail_max or batch_max_records)
         return await _promote(pool, replayer, settings.topics, reporter)

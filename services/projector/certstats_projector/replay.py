@@ -41,11 +41,29 @@ Offsets = Mapping[TopicPartitionKey, int]
 """``(topic, partition) -> next offset``."""
 
 
+class MissingTopics(LookupError):
+    """Topics the broker does not have (a wrong ``--topic``, or nothing published yet)."""
+
+    def __init__(self, topics: Sequence[str]) -> None:
+        super().__init__(f"no such topic: {', '.join(topics)}")
+        self.topics = list(topics)
+
+
 async def topic_partitions(bootstrap_servers: str, topics: Sequence[str]) -> list[TopicPartition]:
-    """Every partition of ``topics``, in (topic, partition) order (from the broker's metadata)."""
+    """Every partition of ``topics``, in (topic, partition) order (from the broker's metadata).
+
+    Read-only: a metadata request naming a topic may auto-create it on brokers that allow it,
+    so the broker's topics are listed first (a request for all topics creates none).
+
+    Raises:
+        MissingTopics: some of ``topics`` do not exist.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
+        existing = set(await admin.list_topics())
+        if missing := sorted(set(topics) - existing):
+            raise MissingTopics(missing)
         described = await admin.describe_topics(list(topics))
     finally:
         await admin.close()
