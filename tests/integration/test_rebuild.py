@@ -17,6 +17,7 @@ import pytest
 from bench.synthetic import synthetic_stream
 from certstats_projector.app import Projector, project_until_caught_up
 from certstats_projector.rebuild import REBUILD_LOCK, RebuildBusy, RebuildProgress, rebuild
+from certstats_projector.replay import LogBehindTarget
 from certstats_query_api.app import create_app
 from certstats_query_api.settings import ApiSettings
 from tests.integration.kafka_support import (
@@ -164,3 +165,22 @@ async def test_one_rebuild_at_a_time(database_url: str, kafka_bootstrap: str, to
             await rebuild(settings)
     finally:
         await holder.close()
+
+
+async def test_rebuild_stops_when_the_topic_lost_records(
+    database_url: str, kafka_bootstrap: str, topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offsets stored beyond the log's end (records deleted by retention, or a broker that
+    restarted empty): the replay can never reach them, so it says so instead of waiting."""
+    monkeypatch.setattr("certstats_projector.replay.STALL_S", 0.5)
+    await publish(kafka_bootstrap, topic, list(synthetic_stream(200, seed=7)))
+    config = settings_for(database_url, kafka_bootstrap, topic)
+    await project_until_caught_up(config)
+    conn = await asyncpg.connect(database_url)
+    try:  # as if the broker had lost the last records after the live projector consumed them
+        await conn.execute(f"UPDATE {G1}.consumer_offsets SET next_offset = next_offset + 5")
+    finally:
+        await conn.close()
+
+    with pytest.raises(LogBehindTarget, match="the topic lost records"):
+        await asyncio.wait_for(rebuild(config, lambda _: None), timeout=60)

@@ -33,7 +33,7 @@ from certstats_projector.dlq_tool import (
 )
 from certstats_projector.logs import configure_logging
 from certstats_projector.rebuild import RebuildBusy, RebuildProgress, RebuildResult, rebuild
-from certstats_projector.replay import MissingTopics
+from certstats_projector.replay import LogBehindTarget, MissingTopics
 from certstats_projector.settings import ProjectorSettings
 
 _stderr = Console(stderr=True)
@@ -86,7 +86,7 @@ def rebuild_command(
         else:
             _stderr.print("rebuild cancelled: current generation unchanged; run it again to resume")
         raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
-    except (RebuildBusy, MissingTopics) as exc:
+    except (RebuildBusy, MissingTopics, LogBehindTarget) as exc:
         _fail(str(exc))
     except (asyncpg.PostgresError, KafkaError, OSError) as exc:
         _fail(f"rebuild stopped ({exc!r}); run it again to resume")

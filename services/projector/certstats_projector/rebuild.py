@@ -121,6 +121,7 @@ async def rebuild(
     Raises:
         RebuildBusy: another rebuild holds the rebuild lock.
         MissingTopics: a subscribed topic does not exist (checked first: nothing created).
+        LogBehindTarget: a partition lost records the live generation consumed.
         asyncpg.PostgresError, aiokafka.errors.KafkaError, OSError: the rebuild stopped;
             run it again to resume.
     """

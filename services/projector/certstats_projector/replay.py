@@ -14,6 +14,7 @@ order, and lanes commit concurrently; fetching and decoding overlap the commits.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -37,8 +38,23 @@ CONFLICTS: tuple[type[BaseException], ...] = (
 
 _CONFLICT_RETRIES = 8
 
+STALL_S = 10.0
+"""Seconds a partition may sit at its high watermark below its target before the replay
+gives up (:class:`LogBehindTarget`)."""
+
 Offsets = Mapping[TopicPartitionKey, int]
 """``(topic, partition) -> next offset``."""
+
+
+class LogBehindTarget(RuntimeError):
+    """A partition ends below the offset the live generation stored for it: its records were
+    deleted (retention) or lost (a broker restarted empty), so a replay cannot reach it."""
+
+    def __init__(self, tp: TopicPartition, end: int, target: int) -> None:
+        super().__init__(
+            f"{tp.topic}/{tp.partition} ends at offset {end:,}, below the {target:,} the live"
+            " read models consumed: the topic lost records, a rebuild cannot reproduce them"
+        )
 
 
 class MissingTopics(LookupError):
@@ -96,6 +112,8 @@ class Replayer:
         self._lanes = lanes
         self._lane_of: dict[TopicPartitionKey, int] = {}
         self._known_users = KnownUsers()
+        self._stalled: dict[tuple[str, int, int], float] = {}
+        """(topic, partition, position) -> when the partition was first seen at its end there."""
         self.stored: dict[TopicPartitionKey, int] = {}
         """Next offsets stored in the building generation."""
 
@@ -173,7 +191,12 @@ class Replayer:
         self, pending: set[TopicPartition], targets: Offsets
     ) -> list[ConsumerRecord[Any, Any]]:
         """One fetch from the ``pending`` partitions, cut at the targets; partitions whose
-        position reached their target leave ``pending`` (and are paused)."""
+        position reached their target leave ``pending`` (and are paused).
+
+        Raises:
+            LogBehindTarget: a partition was read to its end (the high watermark of a fetch
+                response) below its target.
+        """
         fetched = await self._consumer.getmany(
             *pending, timeout_ms=500, max_records=self._batch_max_records
         )
@@ -182,10 +205,20 @@ class Replayer:
             end = targets[(tp.topic, tp.partition)]
             records.extend(record for record in batch if record.offset < end)
         for tp in list(pending):
-            if await self._consumer.position(tp) >= targets[(tp.topic, tp.partition)]:
+            target, position = targets[(tp.topic, tp.partition)], await self._consumer.position(tp)
+            if position >= target:
                 pending.discard(tp)
                 self._consumer.pause(tp)
+            elif (end := self._consumer.highwater(tp)) is not None and position >= end:
+                self._check_stall(tp, position, end, target)
         return records
+
+    def _check_stall(self, tp: TopicPartition, position: int, end: int, target: int) -> None:
+        """Raise once ``tp`` stayed at its end ``end`` below ``target`` for ``STALL_S``
+        seconds: long enough for fresh fetch responses to have updated a stale high watermark."""
+        since = self._stalled.setdefault((tp.topic, tp.partition, position), time.monotonic())
+        if time.monotonic() - since > STALL_S:
+            raise LogBehindTarget(tp, end, target)
 
     async def _commit(self, batch: DecodedBatch, conn: asyncpg.Connection | None) -> None:
         if conn is None:
