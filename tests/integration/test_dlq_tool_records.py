@@ -14,6 +14,7 @@ from certstats_projector.dlq_tool import (
     DeadLetter,
     dead_letter_from,
     json_lines,
+    once_per_origin,
     printable,
     select,
 )
@@ -97,3 +98,16 @@ def test_json_lines_escape_control_characters_and_round_trip() -> None:
     assert line.splitlines() == [line]
     assert json.loads(line)["error"] == HOSTILE
     assert json.loads(line)["preview"] == got.preview
+
+
+def test_copies_of_one_original_record_are_listed_once() -> None:
+    def copy(offset: int, original_offset: str | None) -> DeadLetter:
+        headers = {dlq.ERROR_HEADER: "bad JSON", dlq.ORIGINAL_TOPIC_HEADER: "lms.events"}
+        headers |= {dlq.ORIGINAL_PARTITION_HEADER: "2"}
+        if original_offset is not None:
+            headers[dlq.ORIGINAL_OFFSET_HEADER] = original_offset
+        return dead_letter_from(record(offset, b"x", headers))
+
+    letters = [copy(0, "7"), copy(1, "8"), copy(2, "7"), copy(3, None), copy(4, None)]
+
+    assert [d.offset for d in once_per_origin(letters)] == [0, 1, 3, 4]

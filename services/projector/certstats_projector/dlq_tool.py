@@ -117,8 +117,9 @@ def _instant(epoch_ms: int) -> datetime:
 async def read_dead_letters(
     bootstrap_servers: str, topic: str, *, timeout_s: float = 30.0
 ) -> list[DeadLetter]:
-    """Every record of ``<topic>.dlq`` present now, by (partition, offset). Read-only: a
-    missing DLQ topic is not auto-created by the metadata requests.
+    """Every record of ``<topic>.dlq`` present now, by (partition, offset), each original
+    record once (:func:`once_per_origin`). Read-only: a missing DLQ topic is not auto-created
+    by the metadata requests.
 
     Raises:
         MissingDeadLetterTopic: the broker has no ``<topic>.dlq``.
@@ -142,7 +143,26 @@ async def read_dead_letters(
                     records.extend(batch)
     finally:
         await consumer.stop()
-    return sorted((dead_letter_from(r) for r in records), key=lambda d: (d.partition, d.offset))
+    return once_per_origin(
+        sorted((dead_letter_from(r) for r in records), key=lambda d: (d.partition, d.offset))
+    )
+
+
+def once_per_origin(letters: Iterable[DeadLetter]) -> list[DeadLetter]:
+    """``letters`` without the later copies of a record already dead-lettered: the projector
+    dead-letters at least once (a batch fetched again after a rebalance or a failed commit
+    is dead-lettered again), so copies share their original (topic, partition, offset).
+    Letters without original coordinates are all kept. Order is kept."""
+    seen: set[tuple[str, int, int]] = set()
+    kept = []
+    for letter in letters:
+        origin = (letter.original_topic, letter.original_partition, letter.original_offset)
+        if origin[0] is None or origin[1] is None or origin[2] is None:
+            kept.append(letter)
+        elif (key := (origin[0], origin[1], origin[2])) not in seen:
+            seen.add(key)
+            kept.append(letter)
+    return kept
 
 
 async def _at_end(consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]) -> bool:
