@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import asyncpg
@@ -35,14 +36,7 @@ async def test_killed_projector_resumes_from_postgres_offsets(
     messages = list(synthetic_stream(4000, seed=11))
     ends = await publish(kafka_bootstrap, topic, messages)
     settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=50)
-    child = await asyncio.create_subprocess_exec(
-        str(CLI), "projector", env=_cli_env(settings), stderr=asyncio.subprocess.DEVNULL
-    )
-    try:
-        stored_at_kill = await wait_for_stored(database_url, 1000)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        await child.wait()
+    stored_at_kill, _, _ = await _cli_projector_until(settings, 1000, signal.SIGKILL)
 
     await project_until_caught_up(settings, timeout_s=300)  # after the group drops the killed one
 
@@ -50,6 +44,26 @@ async def test_killed_projector_resumes_from_postgres_offsets(
     tables, offsets = await projected(database_url)
     assert offsets == ends
     assert tables == await expected_snapshot(database_url, valid_events(messages))
+
+
+async def _cli_projector_until(
+    settings: ProjectorSettings, stored: int, stop: signal.Signals
+) -> tuple[int, int | None, bytes]:
+    """Run ``certstats projector`` with ``settings`` until at least ``stored`` offsets are
+    stored, then send it ``stop``; returns the offsets stored then, its exit status and its
+    stderr (kept in a file: a full pipe would block the child)."""
+    with tempfile.TemporaryFile() as log:
+        child = await asyncio.create_subprocess_exec(
+            str(CLI), "projector", env=_cli_env(settings), stderr=log
+        )
+        try:
+            at_stop = await wait_for_stored(settings.database_url, stored)
+        finally:
+            child.send_signal(stop)
+            async with asyncio.timeout(30):
+                await child.wait()
+        log.seek(0)
+        return at_stop, child.returncode, log.read()
 
 
 def _cli_env(settings: ProjectorSettings) -> dict[str, str]:
@@ -70,17 +84,9 @@ async def test_sigterm_stops_the_cli_projector_cleanly_and_logs_are_json(
     messages = list(synthetic_stream(500, seed=14))
     ends = await publish(kafka_bootstrap, topic, messages)
     settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=50)
-    child = await asyncio.create_subprocess_exec(
-        str(CLI), "projector", env=_cli_env(settings), stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        await wait_for_stored(database_url, len(messages))
-    finally:
-        child.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            _, stderr = await child.communicate()
+    _, status, stderr = await _cli_projector_until(settings, len(messages), signal.SIGTERM)
 
-    assert child.returncode == 0
+    assert status == 0
     logs = [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]
     assert any(entry["event"] == "partitions assigned" for entry in logs)
     assert all({"level", "timestamp", "event"} <= entry.keys() for entry in logs)
