@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from certstats_contracts.envelope import DomainEvent
 from tests.integration.projection_support import (
     Projection,
     at,
     event,
-    projection,
     session_state,
     user_state,
 )
-
-
-@pytest.fixture
-async def proj(database_url: str) -> AsyncIterator[Projection]:
-    async with projection(database_url) as p:
-        yield p
 
 
 def group(

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from certstats_contracts.envelope import DomainEvent
 from tests.integration.projection_support import (
     Projection,
@@ -13,14 +9,7 @@ from tests.integration.projection_support import (
     enrollment,
     event,
     grant,
-    projection,
 )
-
-
-@pytest.fixture
-async def proj(database_url: str) -> AsyncIterator[Projection]:
-    async with projection(database_url) as p:
-        yield p
 
 
 def status(time: int, code: str, changed: int, enrollment_id: str = "e1") -> DomainEvent:

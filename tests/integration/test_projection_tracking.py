@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from certstats_contracts.envelope import DomainEvent
@@ -16,15 +14,8 @@ from tests.integration.projection_support import (
     at,
     event,
     grant,
-    projection,
     user_state,
 )
-
-
-@pytest.fixture
-async def proj(database_url: str) -> AsyncIterator[Projection]:
-    async with projection(database_url) as p:
-        yield p
 
 
 async def test_same_batch_twice_applies_once(proj: Projection) -> None:

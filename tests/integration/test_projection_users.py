@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from tests.integration.projection_support import (
     Projection,
@@ -13,15 +10,8 @@ from tests.integration.projection_support import (
     enrollment,
     event,
     grant,
-    projection,
     user_state,
 )
-
-
-@pytest.fixture
-async def proj(database_url: str) -> AsyncIterator[Projection]:
-    async with projection(database_url) as p:
-        yield p
 
 
 async def memberships(proj: Projection) -> list[tuple[str, str]]:
