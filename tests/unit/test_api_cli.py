@@ -33,3 +33,11 @@ def test_token_round_trips_through_the_verifier() -> None:
 def test_api_command_is_registered() -> None:
     result = CliRunner().invoke(app, ["api", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+def test_token_refuses_a_secret_the_api_would_refuse() -> None:
+    result = CliRunner().invoke(
+        app, ["token", "--sub", "u-1", "--platform-id", "acme"], env={"CERTSTATS_JWT_SECRET": "x"}
+    )
+    assert result.exit_code == 2
+    assert "at least 32 bytes" in result.output and "--secret" in result.output

@@ -13,7 +13,7 @@ import uvicorn
 
 from certstats_query_api.app import create_app
 from certstats_query_api.auth import PLATFORM_ADMIN, mint_token
-from certstats_query_api.settings import ApiSettings
+from certstats_query_api.settings import MIN_SECRET_BYTES, ApiSettings
 
 
 def serve(
@@ -35,6 +35,11 @@ def token(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Print a development bearer token signed with the API's HS256 secret."""
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise typer.BadParameter(
+            f"must be at least {MIN_SECRET_BYTES} bytes: the API refuses shorter secrets",
+            param_hint="--secret",
+        )
     roles = [PLATFORM_ADMIN] if platform_admin else []
     typer.echo(
         mint_token(

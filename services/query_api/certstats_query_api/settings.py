@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_SECRET_BYTES = 32
+"""Shortest HS256 secret accepted: the hash size (RFC 7518 §3.2)."""
+
 
 class ApiSettings(BaseSettings):
     """Configuration of one query API process.
@@ -37,8 +40,10 @@ class ApiSettings(BaseSettings):
     @field_validator("jwt_secret")
     @classmethod
     def _long_secret(cls, value: str | None) -> str | None:
-        if value is not None and len(value.encode()) < 32:
-            raise ValueError("jwt_secret must be at least 32 bytes (RFC 7518 §3.2)")
+        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"jwt_secret must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 §3.2)"
+            )
         return value
 
     @field_validator("tz")
