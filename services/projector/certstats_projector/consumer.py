@@ -29,7 +29,13 @@ from certstats_projector.dlq import Rejected
 from certstats_projector.generations import current_schema
 from certstats_projector.metrics import ProjectorMetrics
 from certstats_projector.progress import TopicPartitionKey
-from certstats_projector.projection import AppliedBatch, KnownUsers, apply_batch, stored_offsets
+from certstats_projector.projection import (
+    AppliedBatch,
+    KnownUsers,
+    apply_batch,
+    stored_offsets,
+    summary_slot,
+)
 from certstats_projector.promotion import lock_current_generation
 from certstats_projector.retrying import Retrier
 
@@ -156,33 +162,36 @@ class BatchApplier:
     async def _apply_or_isolate(self, batch: DecodedBatch, schema: str) -> AppliedBatch | None:
         """Apply ``batch``; if PostgreSQL rejects a value in it, apply its events one at a
         time, dead-letter each event it rejects, then store the batch's offsets. Events
-        applied before a crash are skipped on replay (event-id dedup): still exactly-once."""
+        applied before a crash are skipped on replay (event-id dedup): still exactly-once.
+        Every transaction writes the summary counters under the batch's slot."""
+        slot = summary_slot(batch.next_offsets)
         try:
-            return await self._apply(batch, schema)
+            return await self._apply(batch, schema, slot)
         except POISON_ERRORS as exc:
             log.warning("read model rejected a batch: isolating the event", error=repr(exc))
         for event, record in zip(batch.events, batch.sources, strict=True):
             try:
-                if await self._apply(DecodedBatch([event]), schema) is None:
+                if await self._apply(DecodedBatch([event]), schema, slot) is None:
                     return None
             except POISON_ERRORS as exc:
                 rejected = Rejected(record, f"rejected by the read model: {exc}")
                 _log_rejected(rejected)
                 await self._dead_letter([rejected])
                 self._metrics.events_dead_lettered.labels(record.topic).inc()
-        return await self._apply(DecodedBatch(next_offsets=batch.next_offsets), schema)
+        return await self._apply(DecodedBatch(next_offsets=batch.next_offsets), schema, slot)
 
-    async def _apply(self, batch: DecodedBatch, schema: str) -> AppliedBatch | None:
+    async def _apply(self, batch: DecodedBatch, schema: str, slot: int) -> AppliedBatch | None:
         known = self._known_users.of(schema)
+        events, offsets = batch.events, batch.next_offsets
         async with pooled(self._pool) as conn:
             if self._follow is None:
-                return await apply_batch(conn, schema, batch.events, batch.next_offsets, known)
+                return await apply_batch(conn, schema, events, offsets, known, slot=slot)
             async with conn.transaction():
                 current = await lock_current_generation(conn)
                 if current != schema:
                     self._promoted = current
                     return None
-                return await apply_batch(conn, schema, batch.events, batch.next_offsets, known)
+                return await apply_batch(conn, schema, events, offsets, known, slot=slot)
 
     async def _switch(self, schema: str) -> None:
         """Follow the promoted generation ``schema`` (SPEC.md §6): drop the batches fetched

@@ -26,7 +26,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from certstats_projector.consumer import POISON_ERRORS, pooled
 from certstats_projector.decoding import DecodedBatch, decode_records
 from certstats_projector.progress import TopicPartitionKey
-from certstats_projector.projection import AppliedBatch, KnownUsers, apply_batch, stored_offsets
+from certstats_projector.projection import (
+    AppliedBatch,
+    KnownUsers,
+    apply_batch,
+    stored_offsets,
+    summary_slot,
+)
 
 log = structlog.get_logger("certstats.rebuild")
 
@@ -245,15 +251,17 @@ class Replayer:
     async def _apply_or_skip(self, conn: asyncpg.Connection, batch: DecodedBatch) -> AppliedBatch:
         """Apply ``batch``; if PostgreSQL rejects a value in it, apply its events one at a
         time and skip those it rejects (the live projector dead-lettered them), then store the
-        batch's offsets."""
-        known = self._known_users.of(self._schema)
+        batch's offsets. Summary counters go to the batch's slot (lanes own disjoint partitions)."""
+        known, slot = self._known_users.of(self._schema), summary_slot(batch.next_offsets)
         try:
-            return await apply_batch(conn, self._schema, batch.events, batch.next_offsets, known)
+            return await apply_batch(
+                conn, self._schema, batch.events, batch.next_offsets, known, slot=slot
+            )
         except POISON_ERRORS as exc:
             log.warning("read model rejected a batch: isolating the event", error=repr(exc))
         for event in batch.events:
             try:
-                await apply_batch(conn, self._schema, [event], {}, known)
+                await apply_batch(conn, self._schema, [event], {}, known, slot=slot)
             except POISON_ERRORS as exc:
                 log.warning("skipped an event the read model rejects", id=event.id, error=repr(exc))
-        return await apply_batch(conn, self._schema, [], batch.next_offsets)
+        return await apply_batch(conn, self._schema, [], batch.next_offsets, slot=slot)

@@ -1,10 +1,20 @@
 """The projection: consumed events -> read-model writes, exactly once in effect (SPEC.md §2-§3).
 
 ``apply_batch`` writes one batch (dedup, read models, offsets, watermark) in one transaction;
-``stored_offsets`` tells a consumer where to resume.
+``stored_offsets`` tells a consumer where to resume; ``rebuild_summaries`` recomputes the
+summary read models from scratch.
 """
 
 from .batch import AppliedBatch, InvalidSchemaName, apply_batch, stored_offsets
 from .references import KnownUsers
+from .summaries import rebuild_summaries, summary_slot
 
-__all__ = ["AppliedBatch", "InvalidSchemaName", "KnownUsers", "apply_batch", "stored_offsets"]
+__all__ = [
+    "AppliedBatch",
+    "InvalidSchemaName",
+    "KnownUsers",
+    "apply_batch",
+    "rebuild_summaries",
+    "stored_offsets",
+    "summary_slot",
+]

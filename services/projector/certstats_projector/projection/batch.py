@@ -23,6 +23,7 @@ from .groups import apply_groups
 from .reduce import EntityKey, EventsByType
 from .references import ensure_referenced
 from .sessions import apply_sessions
+from .summaries import prepare_summaries
 from .tracking import advance_offsets, advance_watermarks, keep_new, read_offsets
 from .users import apply_users
 
@@ -81,11 +82,14 @@ async def apply_batch(
     events: Sequence[DomainEvent],
     next_offsets: Mapping[tuple[str, int], int],
     known_users: AbstractSet[EntityKey] = frozenset(),
+    *,
+    slot: int = 0,
 ) -> AppliedBatch:
     """Apply ``events`` (consumption order) to generation ``schema`` in one transaction, and
     store ``next_offsets`` ((topic, partition) -> next offset to read) with it.
     ``known_users`` are ``(platform_id, user_id)`` known to have a row in ``schema`` already
-    (no placeholder insert for them).
+    (no placeholder insert for them). ``slot`` is the summary counters' slot: distinct for
+    batches that may commit concurrently (:func:`.summaries.summary_slot`).
 
     Offsets are stored for every given partition, even when all its events were duplicates
     or dead-lettered; they never move backwards. Idempotent: re-applying a batch changes
@@ -98,11 +102,13 @@ async def apply_batch(
     _check_schema(schema)
     async with conn.transaction():
         await conn.execute(BATCH_SETTINGS_SQL, schema)
+        summaries = await prepare_summaries(conn, schema, events)
         new = await keep_new(conn, events)
         batch = EventsByType(new)
         users = await ensure_referenced(conn, batch, known_users)
         for handler in HANDLERS:
             await handler(conn, batch)
+        await summaries.refresh(conn, batch, slot)
         await advance_offsets(conn, next_offsets)
         await advance_watermarks(conn, new)
     return AppliedBatch(applied=batch.counts(), duplicates=len(events) - len(new), users=users)

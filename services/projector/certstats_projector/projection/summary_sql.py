@@ -1,0 +1,283 @@
+"""SQL of the summary read models (migration ``0004_summaries.sql``; SPEC.md §2, §5).
+
+A *linked* (certificate, learner) pair is exactly what the query API's ``links`` CTE computes
+(``certstats_query_api/sql/scope.py``), without its ``delivered_at <= as_of`` condition:
+
+- ``enrolled``: a visible enrollment (not deleted) in a known, non-deleted session of a known,
+  non-deleted path granting a known (``state_event_at`` set), non-deleted certificate; true
+  when one such session is not archived (archived sessions still link);
+- the most recent visible grant of a known, non-deleted certificate (not revoked; neither its
+  enrollment, nor that enrollment's session or path, nor its own session or that session's path
+  deleted), in SPEC.md §2 order: ``delivered_at DESC, expires_at DESC NULLS FIRST, grant_id DESC``.
+
+:func:`linked_pairs_sql` gives the pairs of every learner or of the ``affected`` learners only;
+``REFRESH_SQL`` rewrites the rows of the affected learners and adds the differences to the
+counters, in one statement.
+"""
+
+from __future__ import annotations
+
+CERTIFICATE_STATE = "(NOT c.deleted AND c.state_event_at IS NOT NULL)::text"
+"""What of a certificate row ``c`` decides links: known and not deleted."""
+
+PATH_STATE = "ROW(p.deleted, p.state_event_at IS NOT NULL, p.certificate_id)::text"
+"""What of a path row ``p`` decides links and grant visibility."""
+
+SESSION_STATE = "ROW(s.deleted, s.state_event_at IS NOT NULL, s.archived, s.path_id)::text"
+"""What of a session row ``s`` decides links, ``enrolled`` and grant visibility."""
+
+CATALOG_STATE_SQL = f"""
+SELECT 'certificate' AS kind, c.platform_id, c.certificate_id AS id, {CERTIFICATE_STATE} AS state
+FROM unnest($1::text[], $2::text[]) AS i (platform_id, id)
+JOIN certificates c ON c.platform_id = i.platform_id AND c.certificate_id = i.id
+UNION ALL
+SELECT 'path', p.platform_id, p.path_id, {PATH_STATE}
+FROM unnest($3::text[], $4::text[]) AS i (platform_id, id)
+JOIN paths p ON p.platform_id = i.platform_id AND p.path_id = i.id
+UNION ALL
+SELECT 'path_session', s.platform_id, s.session_id, {SESSION_STATE}
+FROM unnest($5::text[], $6::text[]) AS i (platform_id, id)
+JOIN path_sessions s ON s.platform_id = i.platform_id AND s.session_id = i.id
+"""
+"""Link-deciding state of the batch's catalog entities before the handlers write them
+(``$1``/``$2`` certificates, ``$3``/``$4`` paths, ``$5``/``$6`` sessions: platform ids, ids).
+Rows of unknown entities are absent."""
+
+LOCK_PLATFORMS_SQL = """
+SELECT CASE WHEN k.exclusive THEN pg_advisory_xact_lock($1, k.key)
+            ELSE pg_advisory_xact_lock_shared($1, k.key) END
+FROM (SELECT hashtext($2 || '/' || p.platform_id) AS key, bool_or(p.exclusive) AS exclusive
+      FROM unnest($3::text[], $4::boolean[]) AS p (platform_id, exclusive)
+      GROUP BY 1 ORDER BY 1) AS k
+"""
+"""Per (generation ``$2``, platform) advisory transaction locks, two-int key space ``$1``, in
+key order: exclusive where ``$4`` (the batch changes the platform's catalog), else shared."""
+
+
+def linked_pairs_sql(affected: str | None) -> str:
+    """``SELECT`` of the linked pairs with their columns of ``certificate_learners``.
+
+    ``affected``: name of a relation ``(platform_id, user_id)`` restricting the learners, or
+    None for every learner. Rows are in no particular order.
+    """
+    if affected is None:
+        enrollments, grants = "enrollments e", "certificate_grants g"
+    else:
+        enrollments = (
+            f"{affected} a JOIN enrollments e"
+            " ON e.platform_id = a.platform_id AND e.user_id = a.user_id"
+        )
+        grants = (
+            f"{affected} a JOIN certificate_grants g"
+            " ON g.platform_id = a.platform_id AND g.user_id = a.user_id"
+        )
+    return f"""
+SELECT coalesce(n.platform_id, l.platform_id) AS platform_id,
+       coalesce(n.certificate_id, l.certificate_id) AS certificate_id,
+       coalesce(n.user_id, l.user_id) AS user_id,
+       coalesce(n.enrolled, false) AS enrolled, l.grant_id, l.delivered_at, l.expires_at,
+       coalesce(u.status, 'active') AS user_status, coalesce(u.last_name, '') AS last_name
+FROM (
+    SELECT e.platform_id, p.certificate_id, e.user_id, bool_or(NOT s.archived) AS enrolled
+    FROM {enrollments}
+    JOIN path_sessions s ON s.platform_id = e.platform_id AND s.session_id = e.session_id
+    JOIN paths p ON p.platform_id = s.platform_id AND p.path_id = s.path_id
+    JOIN certificates c ON c.platform_id = p.platform_id AND c.certificate_id = p.certificate_id
+    WHERE NOT (e.deleted OR s.deleted OR p.deleted OR c.deleted)
+      AND s.state_event_at IS NOT NULL AND p.state_event_at IS NOT NULL
+      AND c.state_event_at IS NOT NULL
+    GROUP BY e.platform_id, p.certificate_id, e.user_id
+) AS n
+FULL JOIN (
+    SELECT DISTINCT ON (g.platform_id, g.certificate_id, g.user_id)
+           g.platform_id, g.certificate_id, g.user_id, g.grant_id, g.delivered_at, g.expires_at
+    FROM {grants}
+    JOIN certificates c ON c.platform_id = g.platform_id AND c.certificate_id = g.certificate_id
+    WHERE NOT g.revoked AND g.delivered_at IS NOT NULL
+      AND NOT c.deleted AND c.state_event_at IS NOT NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM enrollments ge
+          LEFT JOIN path_sessions gs ON gs.platform_id = ge.platform_id
+                                    AND gs.session_id = ge.session_id
+          LEFT JOIN paths gp ON gp.platform_id = ge.platform_id AND gp.path_id = gs.path_id
+          WHERE ge.platform_id = g.platform_id AND ge.enrollment_id = g.enrollment_id
+            AND (ge.deleted OR coalesce(gs.deleted, false) OR coalesce(gp.deleted, false)))
+      AND NOT EXISTS (
+          SELECT 1 FROM path_sessions gs
+          LEFT JOIN paths gp ON gp.platform_id = gs.platform_id AND gp.path_id = gs.path_id
+          WHERE gs.platform_id = g.platform_id AND gs.session_id = g.session_id
+            AND (gs.deleted OR coalesce(gp.deleted, false)))
+    ORDER BY g.platform_id, g.certificate_id, g.user_id,
+             g.delivered_at DESC, g.expires_at DESC NULLS FIRST, g.grant_id DESC
+) AS l ON l.platform_id = n.platform_id AND l.certificate_id = n.certificate_id
+      AND l.user_id = n.user_id
+LEFT JOIN users u ON u.platform_id = coalesce(n.platform_id, l.platform_id)
+                 AND u.user_id = coalesce(n.user_id, l.user_id)
+"""
+
+
+LINKED_PAIRS_SQL = linked_pairs_sql(None)
+"""Every linked pair of the generation (``search_path``): the truth the summary maintains."""
+
+_CHANGED_CATALOG_CTES = f"""
+certificates_changed AS (
+    SELECT b.platform_id, b.id AS certificate_id
+    FROM unnest($4::text[], $5::text[], $6::text[]) AS b (platform_id, id, state)
+    LEFT JOIN certificates c ON c.platform_id = b.platform_id AND c.certificate_id = b.id
+    WHERE b.state IS DISTINCT FROM {CERTIFICATE_STATE}
+),
+paths_changed AS (
+    SELECT b.platform_id, b.id AS path_id
+    FROM unnest($7::text[], $8::text[], $9::text[]) AS b (platform_id, id, state)
+    LEFT JOIN paths p ON p.platform_id = b.platform_id AND p.path_id = b.id
+    WHERE b.state IS DISTINCT FROM {PATH_STATE}
+    UNION
+    SELECT p.platform_id, p.path_id FROM certificates_changed cc
+    JOIN paths p ON p.platform_id = cc.platform_id AND p.certificate_id = cc.certificate_id
+),
+sessions_changed AS (
+    SELECT b.platform_id, b.id AS session_id
+    FROM unnest($10::text[], $11::text[], $12::text[]) AS b (platform_id, id, state)
+    LEFT JOIN path_sessions s ON s.platform_id = b.platform_id AND s.session_id = b.id
+    WHERE b.state IS DISTINCT FROM {SESSION_STATE}
+    UNION
+    SELECT s.platform_id, s.session_id FROM paths_changed pc
+    JOIN path_sessions s ON s.platform_id = pc.platform_id AND s.path_id = pc.path_id
+),
+affected AS (
+    SELECT * FROM unnest($1::text[], $2::text[]) AS a (platform_id, user_id)
+    UNION
+    SELECT e.platform_id, e.user_id FROM sessions_changed sc
+    JOIN enrollments e ON e.platform_id = sc.platform_id AND e.session_id = sc.session_id
+    UNION
+    SELECT g.platform_id, g.user_id FROM sessions_changed sc
+    JOIN certificate_grants g ON g.platform_id = sc.platform_id AND g.session_id = sc.session_id
+    UNION
+    SELECT g.platform_id, g.user_id FROM certificates_changed cc
+    JOIN certificate_grants g ON g.platform_id = cc.platform_id
+                             AND g.certificate_id = cc.certificate_id
+)"""
+"""The learners whose links may have changed: ``$1``/``$2`` (platform ids, user ids of the
+batch's learner facts and user events), and those reached from the catalog entities whose
+link-deciding state differs from the one captured before the handlers (``$4``-``$12``:
+platform ids, ids, states of certificates, paths, sessions). A changed certificate reaches its
+paths, a changed path its sessions; a changed session reaches its enrollments' learners and
+the learners of the grants naming it; a changed certificate, the learners of its grants."""
+
+REFRESH_SQL = f"""
+WITH {_CHANGED_CATALOG_CTES},
+fresh AS ({linked_pairs_sql("affected")}),
+old AS (
+    SELECT cl.* FROM affected a
+    JOIN certificate_learners cl ON cl.platform_id = a.platform_id AND cl.user_id = a.user_id
+),
+changes AS (
+    SELECT coalesce(f.platform_id, o.platform_id) AS platform_id,
+           coalesce(f.certificate_id, o.certificate_id) AS certificate_id,
+           coalesce(f.user_id, o.user_id) AS user_id,
+           f.user_id IS NOT NULL AS linked_now, o.user_id IS NOT NULL AS linked_before,
+           f.enrolled, f.grant_id, f.delivered_at, f.expires_at, f.user_status, f.last_name,
+           o.enrolled AS old_enrolled, o.grant_id AS old_grant_id,
+           o.expires_at AS old_expires_at, o.user_status AS old_user_status
+    FROM fresh f
+    FULL JOIN old o ON o.platform_id = f.platform_id AND o.certificate_id = f.certificate_id
+                   AND o.user_id = f.user_id
+    WHERE (f.enrolled, f.grant_id, f.delivered_at, f.expires_at, f.user_status, f.last_name)
+          IS DISTINCT FROM
+          (o.enrolled, o.grant_id, o.delivered_at, o.expires_at, o.user_status, o.last_name)
+),
+removed AS (
+    DELETE FROM certificate_learners cl USING changes ch
+    WHERE NOT ch.linked_now AND cl.platform_id = ch.platform_id
+      AND cl.certificate_id = ch.certificate_id AND cl.user_id = ch.user_id
+),
+written AS (
+    INSERT INTO certificate_learners AS cl (platform_id, certificate_id, user_id, enrolled,
+                                            grant_id, delivered_at, expires_at, user_status,
+                                            last_name)
+    SELECT platform_id, certificate_id, user_id, enrolled, grant_id, delivered_at, expires_at,
+           user_status, last_name
+    FROM changes WHERE linked_now
+    ORDER BY platform_id, certificate_id, user_id
+    ON CONFLICT (platform_id, certificate_id, user_id) DO UPDATE
+    SET enrolled = EXCLUDED.enrolled, grant_id = EXCLUDED.grant_id,
+        delivered_at = EXCLUDED.delivered_at, expires_at = EXCLUDED.expires_at,
+        user_status = EXCLUDED.user_status, last_name = EXCLUDED.last_name
+),
+counts AS (
+    SELECT platform_id, certificate_id, user_status, 1 AS linked,
+           (grant_id IS NOT NULL)::integer AS certified, enrolled::integer AS enrolled,
+           expires_at
+    FROM changes WHERE linked_now
+    UNION ALL
+    SELECT platform_id, certificate_id, old_user_status, -1,
+           -(old_grant_id IS NOT NULL)::integer, -old_enrolled::integer, old_expires_at
+    FROM changes WHERE linked_before
+),
+stats AS (
+    INSERT INTO certificate_stats AS t (platform_id, certificate_id, user_status, slot,
+                                        linked, certified, enrolled)
+    SELECT platform_id, certificate_id, user_status, $3::integer,
+           sum(linked), sum(certified), sum(enrolled)
+    FROM counts
+    GROUP BY platform_id, certificate_id, user_status
+    HAVING sum(linked) <> 0 OR sum(certified) <> 0 OR sum(enrolled) <> 0
+    ORDER BY platform_id, certificate_id, user_status
+    ON CONFLICT (platform_id, certificate_id, user_status, slot) DO UPDATE
+    SET linked = t.linked + EXCLUDED.linked, certified = t.certified + EXCLUDED.certified,
+        enrolled = t.enrolled + EXCLUDED.enrolled
+),
+expiry AS (
+    INSERT INTO certificate_expiry AS t (platform_id, certificate_id, user_status, slot,
+                                         expires_on, learners)
+    SELECT platform_id, certificate_id, user_status, $3::integer,
+           (expires_at AT TIME ZONE 'UTC')::date AS expires_on, sum(certified)
+    FROM counts
+    WHERE certified <> 0 AND expires_at IS NOT NULL
+    GROUP BY platform_id, certificate_id, user_status, expires_on
+    HAVING sum(certified) <> 0
+    ORDER BY platform_id, certificate_id, user_status, expires_on
+    ON CONFLICT (platform_id, certificate_id, user_status, expires_on, slot) DO UPDATE
+    SET learners = t.learners + EXCLUDED.learners
+),
+horizon AS (
+    INSERT INTO summary_horizon AS h (platform_id, slot, delivered_until)
+    SELECT platform_id, $3::integer, max(delivered_at)
+    FROM changes WHERE linked_now AND delivered_at IS NOT NULL
+    GROUP BY platform_id ORDER BY platform_id
+    ON CONFLICT (platform_id, slot) DO UPDATE SET delivered_until = EXCLUDED.delivered_until
+    WHERE h.delivered_until < EXCLUDED.delivered_until
+)
+SELECT count(*) FROM changes
+"""
+"""Recompute the ``certificate_learners`` rows of the affected learners (see
+``_CHANGED_CATALOG_CTES``; ``$1``/``$2``, ``$4``-``$12``): delete the pairs no longer linked,
+write the changed ones; add the differences (new - old) to ``certificate_stats`` and
+``certificate_expiry`` under slot ``$3``, in key order; raise ``summary_horizon`` of the slot
+to the newest ``delivered_at`` written. Returns the number of pairs changed."""
+
+REBUILD_SQL = (
+    "TRUNCATE certificate_learners, certificate_stats, certificate_expiry, summary_horizon",
+    f"INSERT INTO certificate_learners {LINKED_PAIRS_SQL}",
+    """
+INSERT INTO certificate_stats (platform_id, certificate_id, user_status, slot,
+                               linked, certified, enrolled)
+SELECT platform_id, certificate_id, user_status, 0, count(*),
+       count(*) FILTER (WHERE grant_id IS NOT NULL), count(*) FILTER (WHERE enrolled)
+FROM certificate_learners GROUP BY platform_id, certificate_id, user_status
+""",
+    """
+INSERT INTO certificate_expiry (platform_id, certificate_id, user_status, slot, expires_on,
+                                learners)
+SELECT platform_id, certificate_id, user_status, 0, (expires_at AT TIME ZONE 'UTC')::date,
+       count(*)
+FROM certificate_learners WHERE grant_id IS NOT NULL AND expires_at IS NOT NULL
+GROUP BY 1, 2, 3, 5
+""",
+    """
+INSERT INTO summary_horizon (platform_id, slot, delivered_until)
+SELECT platform_id, 0, max(delivered_at) FROM certificate_learners
+WHERE delivered_at IS NOT NULL GROUP BY platform_id
+""",
+)
+"""Statements recomputing every summary from scratch (slot 0), in order."""

@@ -1,0 +1,91 @@
+"""Concurrent commit lanes (SPEC.md §6; docs/DECISIONS.md "Summary read models"): one
+connection commits catalog changes (a session archived and unarchived, its path moved between
+certificates) while others commit enrollments of new learners into that session. After every
+round the maintained summaries equal a recomputation: a lane never recomputes a learner from a
+catalog state another lane is changing (the per-platform locks of ``prepare_summaries``)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+import pytest
+
+from certstats_contracts.envelope import DomainEvent
+from certstats_projector.projection import apply_batch
+from tests.integration.projection_support import (
+    Projection,
+    at,
+    enrollment,
+    event,
+    projection,
+    session_state,
+)
+from tests.integration.summary_support import assert_summaries_exact
+
+LEARNER_LANES = 3
+ROUNDS = 40
+
+
+@pytest.fixture
+async def proj(database_url: str) -> AsyncIterator[Projection]:
+    async with projection(database_url) as p:
+        yield p
+
+
+def catalog_change(number: int) -> list[DomainEvent]:
+    """Round ``number``'s catalog batch: toggle the archive flag of ``s1``; every third round
+    also move path ``p1`` to the other certificate."""
+    time = number + 10
+    toggle = (
+        event("path_session.archived", time, session_id="s1", archived_at=at(time))
+        if number % 2 == 0
+        else event("path_session.unarchived", time, session_id="s1")
+    )
+    if number % 3:
+        return [toggle]
+    certificate = "c2" if number % 6 == 0 else "c1"
+    return [toggle, event("path.updated", time, path_id="p1", name="P", certificate_id=certificate)]
+
+
+async def lane(
+    database_url: str, schema: str, batches: Sequence[list[DomainEvent]], slot: int
+) -> None:
+    """One commit lane on its own connection: ``batches`` in order."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        for batch in batches:
+            await apply_batch(conn, schema, batch, {}, slot=slot)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("shared_slot", [False, True])
+async def test_catalog_and_learner_lanes_leave_exact_summaries(
+    proj: Projection, database_url: str, shared_slot: bool
+) -> None:
+    await proj.apply(
+        [
+            event("certificate.created", 1, certificate_id="c1", title="C1"),
+            event("certificate.created", 1, certificate_id="c2", title="C2"),
+            event("path.created", 1, path_id="p1", name="P", certificate_id="c1"),
+            session_state("s1", 1),
+        ]
+    )
+    ids = itertools.count()
+    for number in range(ROUNDS):
+        learner_batches = [
+            [enrollment(f"e{n}", number + 10, user_id=f"u{n}") for n in itertools.islice(ids, 4)]
+            for _ in range(LEARNER_LANES)
+        ]
+        await asyncio.gather(
+            lane(database_url, proj.schema, [catalog_change(number)], 0),
+            *(
+                lane(database_url, proj.schema, [batch], 0 if shared_slot else n + 1)
+                for n, batch in enumerate(learner_batches)
+            ),
+        )
+        truth = await assert_summaries_exact(proj.conn, proj.schema)
+        assert len(truth.learners) == 4 * LEARNER_LANES * (number + 1)
