@@ -27,6 +27,19 @@ class DecodedBatch:
     unknown: Counter[str] = field(default_factory=Counter)
     next_offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)
 
+    def add(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Decode ``records`` (consumed after those already added) into this batch."""
+        for record in records:
+            try:
+                self.events.append(parse_event(record.value or b""))
+                self.sources.append(record)
+            except UnknownEventType as exc:
+                self.unknown[exc.event_type] += 1
+            except MalformedEvent as exc:
+                self.rejected.append(Rejected(record, str(exc)))
+            key = (record.topic, record.partition)
+            self.next_offsets[key] = max(self.next_offsets.get(key, 0), record.offset + 1)
+
 
 def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
     """Validate every record value with :func:`parse_event`, keeping consumption order.
@@ -35,14 +48,5 @@ def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
     rejected records advance the offsets like applied ones (SPEC.md §3).
     """
     batch = DecodedBatch()
-    for record in records:
-        try:
-            batch.events.append(parse_event(record.value or b""))
-            batch.sources.append(record)
-        except UnknownEventType as exc:
-            batch.unknown[exc.event_type] += 1
-        except MalformedEvent as exc:
-            batch.rejected.append(Rejected(record, str(exc)))
-        key = (record.topic, record.partition)
-        batch.next_offsets[key] = max(batch.next_offsets.get(key, 0), record.offset + 1)
+    batch.add(records)
     return batch

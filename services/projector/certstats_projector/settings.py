@@ -42,7 +42,7 @@ class ProjectorSettings(BaseSettings):
     )
     max_partition_fetch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     fetch_max_bytes: int = Field(
-        default=1024 * 1024,
+        default=256 * 1024,
         ge=1024,
         description="Most bytes of one fetch response over all partitions: smaller responses "
         "interleave partitions, so consecutive batches feed different commit lanes.",
@@ -52,6 +52,13 @@ class ProjectorSettings(BaseSettings):
         ge=1,
         le=32,
         description="Concurrent batch transactions; each partition always uses the same lane.",
+    )
+    queued_batches_per_lane: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Decoded batches that may wait behind the one a lane is committing "
+        "(the next batches are fetched and decoded meanwhile).",
     )
     pool_min_size: int = Field(default=1, ge=1)
     pool_max_size: int = Field(default=4, ge=2)
