@@ -20,14 +20,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from itertools import groupby
-from operator import attrgetter
 from typing import Any, cast
 
 import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 
-from certstats_projector.decoding import DecodedBatch
+from certstats_projector.decoding import TOPIC_PARTITION, DecodedBatch
 from certstats_projector.dlq import Rejected
 from certstats_projector.generations import current_schema
 from certstats_projector.metrics import ProjectorMetrics
@@ -45,9 +44,6 @@ POISON_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Deterministic rejections of an event's values by PostgreSQL: retrying cannot help, so the
 batch is applied event by event and the events PostgreSQL rejects are dead-lettered."""
-
-_TOPIC_PARTITION = attrgetter("topic", "partition")
-"""A record's partition: records of one partition come in runs (one fetch per partition)."""
 
 DECODE_SLICE = 256
 """Records decoded between two yields to the event loop (about 2 ms of validation)."""
@@ -132,7 +128,7 @@ class BatchApplier:
         """Records grouped by lane, each group in consumption order. A partition always maps
         to the same lane, so every key's events commit in order (SPEC.md §3)."""
         lanes: dict[int, list[ConsumerRecord[Any, Any]]] = {}
-        for (topic, partition), run in groupby(records, key=_TOPIC_PARTITION):
+        for (topic, partition), run in groupby(records, key=TOPIC_PARTITION):
             lane = (zlib.crc32(topic.encode()) + partition) % self._lanes
             lanes.setdefault(lane, []).extend(run)
         return lanes

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -13,6 +15,9 @@ from aiokafka import ConsumerRecord
 from certstats_contracts.envelope import DomainEvent, MalformedEvent, UnknownEventType, parse_event
 from certstats_projector.dlq import Rejected
 from certstats_projector.progress import TopicPartitionKey
+
+TOPIC_PARTITION = attrgetter("topic", "partition")
+"""A record's partition: records of one partition come in runs (one fetch per partition)."""
 
 
 @dataclass
@@ -29,16 +34,19 @@ class DecodedBatch:
 
     def add(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Decode ``records`` (consumed after those already added) into this batch."""
-        for record in records:
-            try:
-                self.events.append(parse_event(record.value or b""))
-                self.sources.append(record)
-            except UnknownEventType as exc:
-                self.unknown[exc.event_type] += 1
-            except MalformedEvent as exc:
-                self.rejected.append(Rejected(record, str(exc)))
-            key = (record.topic, record.partition)
-            self.next_offsets[key] = max(self.next_offsets.get(key, 0), record.offset + 1)
+        for key, run in groupby(records, key=TOPIC_PARTITION):  # runs of one partition
+            next_offset = self.next_offsets.get(key, 0)
+            for record in run:
+                try:
+                    self.events.append(parse_event(record.value or b""))
+                    self.sources.append(record)
+                except UnknownEventType as exc:
+                    self.unknown[exc.event_type] += 1
+                except MalformedEvent as exc:
+                    self.rejected.append(Rejected(record, str(exc)))
+                if record.offset >= next_offset:
+                    next_offset = record.offset + 1
+            self.next_offsets[key] = next_offset
 
 
 def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
