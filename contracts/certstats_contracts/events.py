@@ -17,9 +17,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     ValidationInfo,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
@@ -46,7 +50,39 @@ def _require_tz_and_range(value: datetime) -> datetime:
     return value
 
 
-Instant = Annotated[datetime, BeforeValidator(_require_text), AfterValidator(_require_tz_and_range)]
+class _NativeFromJson:
+    """Validates an instant read from JSON natively (pydantic-core): a string only
+    (``strict``), with an offset, in [1900, 9000) UTC; the same verdicts as the Python
+    validators of :data:`Instant`, which still check Python values, at a fraction of the
+    cost per event (only the error texts differ)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.chain_schema(
+                [
+                    core_schema.str_schema(),
+                    core_schema.datetime_schema(
+                        tz_constraint="aware", ge=EARLIEST_INSTANT, lt=LATEST_INSTANT
+                    ),
+                ]
+            ),
+            python_schema=handler(source),
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(core_schema.datetime_schema())  # a date-time string, as documented
+
+
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_require_text),
+    AfterValidator(_require_tz_and_range),
+    _NativeFromJson(),
+]
 """An RFC 3339 timestamp with an offset, in [1900, 9000) UTC; anything else is malformed."""
 
 EntityId = Annotated[str, Field(min_length=1, max_length=200)]

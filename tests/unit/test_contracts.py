@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from certstats_contracts import documents
 from certstats_contracts.envelope import (
@@ -11,7 +12,7 @@ from certstats_contracts.envelope import (
     message_key,
     parse_event,
 )
-from certstats_contracts.events import EVENT_DATA_MODELS, EnrollmentCreated
+from certstats_contracts.events import EVENT_DATA_MODELS, EnrollmentCreated, Instant
 
 
 def _doc(**overrides: object) -> bytes:
@@ -90,6 +91,47 @@ def test_spec_example_parses_and_ignores_unknown_fields() -> None:
 def test_malformed_events_are_rejected(raw: bytes) -> None:
     with pytest.raises(MalformedEvent):
         parse_event(raw)
+
+
+_INSTANT = TypeAdapter(Instant)
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("2026-03-01T09:30:00Z", True),
+        ("2026-03-01T09:30:00.1234567+02:00", True),
+        ("2026-03-01T09:30:00", False),  # no offset
+        ("2026-03-01", False),
+        (1772357400, False),  # a number, not an RFC 3339 string
+        (None, False),
+        ("8999-12-31T23:59:59Z", True),
+        ("8999-12-31T23:59:59-14:00", False),  # 9000 in UTC
+        ("9000-01-01T05:00:00+06:00", True),  # 8999 in UTC
+        ("9999-12-31T23:59:59-23:59", False),  # beyond datetime's range once in UTC
+        ("1900-01-01T00:00:00Z", True),
+        ("1900-01-01T00:30:00+01:00", False),  # 1899 in UTC
+        ("1899-12-31T23:30:00-01:00", True),  # 1900 in UTC
+        ("0001-01-01T00:00:00+23:59", False),
+        ("2026-02-30T00:00:00Z", False),
+    ],
+)
+def test_instants_get_the_same_verdict_from_json_and_from_python(
+    value: object, accepted: bool
+) -> None:
+    """JSON input is validated natively, Python values by the Python validators: the
+    verdicts must agree (SPEC.md section 2, "Time")."""
+    verdicts = []
+    for validate in (
+        lambda: _INSTANT.validate_json(json.dumps(value)),
+        lambda: _INSTANT.validate_python(value),
+    ):
+        try:
+            verdicts.append(validate())
+        except ValidationError:
+            verdicts.append(None)
+    assert [v is not None for v in verdicts] == [accepted, accepted]
+    assert verdicts[0] == verdicts[1]
 
 
 def test_unknown_type_is_distinguished_from_malformed() -> None:

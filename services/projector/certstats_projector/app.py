@@ -127,6 +127,7 @@ class Projector:
             (s.retry_initial_s, s.retry_max_s),
             follow=None if self._schema else self._listener.reseek,  # live: follow promotions
             lanes=s.commit_lanes,
+            queued=s.queued_batches_per_lane,
         )
         if s.gc_gen0_threshold is not None:
             gc.freeze()  # what start-up allocated (modules, models) is never garbage

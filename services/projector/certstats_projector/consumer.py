@@ -4,8 +4,10 @@
 a commit task that dead-letters the rejected records (awaiting the broker's acks) and commits
 the events with every offset of the batch in one transaction, retrying the same batch with
 back-off on failure. Partitions map to ``lanes``: each lane commits one transaction at a time,
-in consumption order, and lanes commit concurrently; the next batch is fetched and decoded
-while the previous ones commit (Python and PostgreSQL work overlap).
+in consumption order, and lanes commit concurrently. Up to ``queued`` decoded batches per lane
+wait behind the one committing, so the next batches are fetched and decoded while the
+previous ones commit (Python and PostgreSQL work overlap); decoding yields to the event loop
+every ``DECODE_SLICE`` records so that the commits in flight send their next statements.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from itertools import groupby
-from operator import attrgetter
 from typing import Any, cast
 
 import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 
-from certstats_projector.decoding import DecodedBatch, decode_records
+from certstats_projector.decoding import TOPIC_PARTITION, DecodedBatch
 from certstats_projector.dlq import Rejected
 from certstats_projector.generations import current_schema
 from certstats_projector.metrics import ProjectorMetrics
@@ -49,8 +51,8 @@ POISON_ERRORS: tuple[type[BaseException], ...] = (
 """Deterministic rejections of an event's values by PostgreSQL: retrying cannot help, so the
 batch is applied event by event and the events PostgreSQL rejects are dead-lettered."""
 
-_TOPIC_PARTITION = attrgetter("topic", "partition")
-"""A record's partition: records of one partition come in runs (one fetch per partition)."""
+DECODE_SLICE = 256
+"""Records decoded between two yields to the event loop (about 2 ms of validation)."""
 
 WATERMARK_SQL = "SELECT max(data_as_of) FROM {schema}.watermarks"
 """Newest watermark of a generation (``schema`` comes from our own code, never from input)."""
@@ -86,6 +88,7 @@ class BatchApplier:
         backoff: tuple[float, float],
         follow: Callable[[], Awaitable[None]] | None = None,
         lanes: int = 1,
+        queued: int = 1,
     ) -> None:
         self._pool = pool
         self.schema = schema
@@ -95,7 +98,10 @@ class BatchApplier:
         self._follow = follow
         self._promoted: str | None = None
         self._lanes = lanes
-        self._commits: dict[int, asyncio.Task[None]] = {}
+        self._queued = queued
+        self._commits: dict[int, deque[asyncio.Task[None]]] = {}
+        """Per lane, the commit tasks not known to be done, oldest first; each one commits
+        after its predecessor."""
         self._known_users = KnownUsers()
         self._closed = False
         self.epoch = 0
@@ -103,19 +109,24 @@ class BatchApplier:
         """Next offsets this instance knows are stored (loaded on assignment, then committed)."""
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Split one batch by commit lane; per lane: decode, wait for that lane's previous
-        commit, then start this part's commit."""
+        """Split one batch by commit lane; per lane: decode, wait until the lane has room
+        (at most ``queued`` batches waiting behind the one committing), then queue this
+        part's commit behind the lane's previous one."""
         epoch, started = self.epoch, time.perf_counter()
         for lane, part in self._by_lane(records).items():
-            batch = decode_records(part)
-            await self._drain_lane(lane)
+            batch = await _decode(part)
+            await self._wait_for_room(lane)
             if self._closed or epoch != self.epoch:
                 return  # not committed: resumed from PostgreSQL offsets after the rebalance
             if self._promoted is not None:
                 await self.drain()
                 await self._switch(self._promoted)
                 return  # fetched before the re-seek: consumed again from the new generation
-            self._commits[lane] = asyncio.create_task(self._commit(batch, part, started))
+            commits = self._commits.setdefault(lane, deque())
+            previous = commits[-1] if commits else None
+            commits.append(
+                asyncio.create_task(self._commit_after(previous, epoch, batch, part, started))
+            )
 
     def _by_lane(
         self, records: Sequence[ConsumerRecord[Any, Any]]
@@ -123,14 +134,20 @@ class BatchApplier:
         """Records grouped by lane, each group in consumption order. A partition always maps
         to the same lane, so every key's events commit in order (SPEC.md §3)."""
         lanes: dict[int, list[ConsumerRecord[Any, Any]]] = {}
-        for (topic, partition), run in groupby(records, key=_TOPIC_PARTITION):
+        for (topic, partition), run in groupby(records, key=TOPIC_PARTITION):
             lane = (zlib.crc32(topic.encode()) + partition) % self._lanes
             lanes.setdefault(lane, []).extend(run)
         return lanes
 
+    async def _wait_for_room(self, lane: int) -> None:
+        commits = self._commits.get(lane, deque())
+        while commits and (commits[0].done() or len(commits) > self._queued):
+            await asyncio.shield(commits[0])
+            commits.popleft()
+
     async def _drain_lane(self, lane: int) -> None:
-        if (task := self._commits.get(lane)) is not None:
-            await asyncio.shield(task)
+        if commits := self._commits.get(lane):
+            await asyncio.shield(commits[-1])  # it commits after all the lane's others
 
     async def drain(self) -> None:
         """Wait until the batches being committed (if any) are durably committed."""
@@ -141,6 +158,22 @@ class BatchApplier:
         """Start no more commits and wait for the current one (graceful stop)."""
         self._closed = True
         await self.drain()
+
+    async def _commit_after(
+        self,
+        previous: asyncio.Task[None] | None,
+        epoch: int,
+        batch: DecodedBatch,
+        records: Sequence[ConsumerRecord[Any, Any]],
+        started: float,
+    ) -> None:
+        """Commit ``batch`` once the lane's ``previous`` commit is done (its failure is
+        this one's), unless the applier closed, rebalanced or saw a promotion meanwhile."""
+        if previous is not None:
+            await asyncio.shield(previous)
+        if self._closed or epoch != self.epoch or self._promoted is not None:
+            return  # not committed: consumed again (see handle)
+        await self._commit(batch, records, started)
 
     async def _commit(
         self, batch: DecodedBatch, records: Sequence[ConsumerRecord[Any, Any]], started: float
@@ -227,6 +260,16 @@ class BatchApplier:
         for event_type, count in batch.unknown.items():
             self._metrics.events_skipped_unknown.labels(event_type).inc(count)
         self._metrics.batch_duration.observe(seconds)
+
+
+async def _decode(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
+    """:func:`decode_records`, yielding to the event loop every ``DECODE_SLICE`` records."""
+    batch = DecodedBatch()
+    for start in range(0, len(records), DECODE_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        batch.add(records[start : start + DECODE_SLICE])
+    return batch
 
 
 def _log_rejected(rejected: Rejected) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -13,6 +15,9 @@ from aiokafka import ConsumerRecord
 from certstats_contracts.envelope import DomainEvent, MalformedEvent, UnknownEventType, parse_event
 from certstats_projector.dlq import Rejected
 from certstats_projector.progress import TopicPartitionKey
+
+TOPIC_PARTITION = attrgetter("topic", "partition")
+"""A record's partition: records of one partition come in runs (one fetch per partition)."""
 
 
 @dataclass
@@ -27,6 +32,22 @@ class DecodedBatch:
     unknown: Counter[str] = field(default_factory=Counter)
     next_offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)
 
+    def add(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Decode ``records`` (consumed after those already added) into this batch."""
+        for key, run in groupby(records, key=TOPIC_PARTITION):  # runs of one partition
+            next_offset = self.next_offsets.get(key, 0)
+            for record in run:
+                try:
+                    self.events.append(parse_event(record.value or b""))
+                    self.sources.append(record)
+                except UnknownEventType as exc:
+                    self.unknown[exc.event_type] += 1
+                except MalformedEvent as exc:
+                    self.rejected.append(Rejected(record, str(exc)))
+                if record.offset >= next_offset:
+                    next_offset = record.offset + 1
+            self.next_offsets[key] = next_offset
+
 
 def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
     """Validate every record value with :func:`parse_event`, keeping consumption order.
@@ -35,14 +56,5 @@ def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
     rejected records advance the offsets like applied ones (SPEC.md §3).
     """
     batch = DecodedBatch()
-    for record in records:
-        try:
-            batch.events.append(parse_event(record.value or b""))
-            batch.sources.append(record)
-        except UnknownEventType as exc:
-            batch.unknown[exc.event_type] += 1
-        except MalformedEvent as exc:
-            batch.rejected.append(Rejected(record, str(exc)))
-        key = (record.topic, record.partition)
-        batch.next_offsets[key] = max(batch.next_offsets.get(key, 0), record.offset + 1)
+    batch.add(records)
     return batch

@@ -63,9 +63,9 @@ def status_rows(events: Iterable[DomainEvent]) -> list[Row]:
     winners: dict[tuple[str, str], tuple[datetime, Row]] = {}
     for event in events:
         data = event.data
-        if isinstance(data, EnrollmentCompleted):
+        if type(data) is EnrollmentCompleted:  # exact types: isinstance goes through ABCMeta
             version = data.completed_at
-        elif isinstance(data, EnrollmentStatusChanged):
+        elif type(data) is EnrollmentStatusChanged:
             version = data.changed_at
         else:
             raise TypeError(f"{event.type} is not a path status event")

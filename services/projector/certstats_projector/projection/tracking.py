@@ -4,7 +4,6 @@ the watermark (SPEC.md §1 exactly-once effect, §5.6 freshness, §6 lag).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -97,14 +96,10 @@ async def advance_offsets(
 
 async def advance_watermarks(conn: asyncpg.Connection, applied: Sequence[DomainEvent]) -> None:
     """Per platform: newest event time seen (never moves back) and applied-event count."""
-    newest: dict[str, datetime] = {}
-    counts: Counter[str] = Counter()
+    times: dict[str, list[datetime]] = {}
     for event in applied:
-        platform = event.platform_id
-        counts[platform] += 1
-        if platform not in newest or event.time > newest[platform]:
-            newest[platform] = event.time
-    rows = [(platform, newest[platform], counts[platform]) for platform in sorted(newest)]
+        times.setdefault(event.platform_id, []).append(event.time)
+    rows = [(platform, max(times[platform]), len(times[platform])) for platform in sorted(times)]
     await execute_rows(conn, ADVANCE_WATERMARKS_SQL, rows)
 
 
