@@ -10,9 +10,9 @@ A *linked* (certificate, learner) pair is exactly what the query API's ``links``
   enrollment, nor that enrollment's session or path, nor its own session or that session's path
   deleted), in SPEC.md §2 order: ``delivered_at DESC, expires_at DESC NULLS FIRST, grant_id DESC``.
 
-:func:`linked_pairs_select` gives the pairs of every learner or of the ``affected`` learners only;
-``REFRESH_SQL`` rewrites the rows of the affected learners and adds the differences to the
-counters, in one statement.
+``LINKED_PAIRS_SQL`` gives the pairs of every learner; ``REFRESH_SQL`` recomputes those of the
+affected learners, rewrites their rows and adds the differences to the counters, in one
+statement.
 """
 
 from __future__ import annotations
@@ -91,22 +91,8 @@ known_certificates AS MATERIALIZED (
 )"""
 
 
-def linked_pairs_select(affected: str | None) -> str:
-    """``SELECT`` of the linked pairs with their ``certificate_learners`` columns, of the
-    learners of relation ``affected`` (``platform_id``, ``user_id``) or of every learner;
-    needs the ``WITH`` items of :func:`catalog_ctes`. Rows are in no particular order."""
-    if affected is None:
-        enrollments, grants = "enrollments e", "certificate_grants g"
-    else:
-        enrollments = (
-            f"{affected} a JOIN enrollments e"
-            " ON e.platform_id = a.platform_id AND e.user_id = a.user_id"
-        )
-        grants = (
-            f"{affected} a JOIN certificate_grants g"
-            " ON g.platform_id = a.platform_id AND g.user_id = a.user_id"
-        )
-    return f"""
+LINKED_PAIRS_SQL = f"""
+WITH {catalog_ctes(None)}
 SELECT coalesce(n.platform_id, l.platform_id) AS platform_id,
        coalesce(n.certificate_id, l.certificate_id) AS certificate_id,
        coalesce(n.user_id, l.user_id) AS user_id,
@@ -114,7 +100,7 @@ SELECT coalesce(n.platform_id, l.platform_id) AS platform_id,
        coalesce(u.status, 'active') AS user_status, coalesce(u.last_name, '') AS last_name
 FROM (
     SELECT e.platform_id, gs.certificate_id, e.user_id, bool_or(NOT gs.archived) AS enrolled
-    FROM {enrollments}
+    FROM enrollments e
     JOIN granting_sessions gs ON gs.platform_id = e.platform_id AND gs.session_id = e.session_id
     WHERE NOT e.deleted
     GROUP BY e.platform_id, gs.certificate_id, e.user_id
@@ -122,7 +108,7 @@ FROM (
 FULL JOIN (
     SELECT DISTINCT ON (g.platform_id, g.certificate_id, g.user_id)
            g.platform_id, g.certificate_id, g.user_id, g.grant_id, g.delivered_at, g.expires_at
-    FROM {grants}
+    FROM certificate_grants g
     JOIN known_certificates kc ON kc.platform_id = g.platform_id
                               AND kc.certificate_id = g.certificate_id
     WHERE NOT g.revoked AND g.delivered_at IS NOT NULL
@@ -142,10 +128,8 @@ FULL JOIN (
 LEFT JOIN users u ON u.platform_id = coalesce(n.platform_id, l.platform_id)
                  AND u.user_id = coalesce(n.user_id, l.user_id)
 """
-
-
-LINKED_PAIRS_SQL = f"WITH {catalog_ctes(None)}\n{linked_pairs_select(None)}"
-"""Every linked pair of the generation (``search_path``): the truth the summary maintains."""
+"""Every linked pair of the generation (``search_path``) with its ``certificate_learners``
+columns, set-based: the truth the summary maintains (and its rebuild). Rows in no order."""
 
 _LEARNER_PAIRS_CTES = f"""
 {catalog_ctes("affected")},
