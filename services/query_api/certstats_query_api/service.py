@@ -6,6 +6,7 @@ HTTP beyond raising :class:`~certstats_query_api.problems.ApiProblem`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -34,7 +35,7 @@ SQL_KIND = {
 }
 """List kind -> SQL/sort/row-format kind (certified learners are learners, SPEC.md §5.1)."""
 
-_STREAM_PREFETCH = 500
+_STREAM_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,19 @@ async def stream_rows(
     conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest
 ) -> AsyncIterator[asyncpg.Record]:
     """Every row of the list after the page's cursor (if any), fetched through a server-side
-    cursor a few hundred rows at a time; the connection must be inside a transaction."""
+    cursor a few thousand rows at a time; the connection must be inside a transaction.
+
+    The next batch is requested before the current one is handed out, so PostgreSQL computes it
+    while the caller formats rows (at most two batches in memory)."""
     text, args = request.sql(everything=True)
-    async for record in conn.cursor(text, *args, prefetch=_STREAM_PREFETCH):
-        yield record
+    cursor = await conn.cursor(text, *args)
+    batch = await cursor.fetch(_STREAM_BATCH)
+    while batch:
+        following = asyncio.ensure_future(cursor.fetch(_STREAM_BATCH))
+        try:
+            for record in batch:
+                yield record
+        finally:
+            # let the fetch in flight end (even when the consumer stops), so the connection
+            # is idle when the snapshot ends
+            batch = await following
