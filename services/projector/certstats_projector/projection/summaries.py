@@ -36,8 +36,13 @@ import asyncpg
 from certstats_contracts.envelope import DomainEvent
 
 from .reduce import EntityKey, EventsByType, entity_key
-from .references import USER_REFERENCING_TYPES
-from .summary_sql import CATALOG_STATE_SQL, LOCK_PLATFORMS_SQL, REBUILD_SQL, REFRESH_SQL
+from .summary_sql import (
+    CATALOG_STATE_SQL,
+    LOCK_PLATFORMS_SQL,
+    REBUILD_SQL,
+    REFRESH_PLANNER_SQL,
+    REFRESH_SQL,
+)
 
 SUMMARY_LOCK_CLASS = 0x63657370
 """First key of the two-int advisory locks of :func:`prepare_summaries` (the two-int key space
@@ -61,13 +66,17 @@ LINK_CHANGING_TYPES = frozenset(
 """Event types that take the platform's lock exclusively."""
 
 LEARNER_TYPES = (
-    *USER_REFERENCING_TYPES,
+    "enrollment.created",
+    "enrollment.deleted",
+    "certificate.granted",
+    "certificate.revoked",
     "user.registered",
     "user.updated",
     "user.deleted",
     "user.reactivated",
 )
-"""Events whose user's rows are recomputed (status and last name are copied from users)."""
+"""Events whose user's rows are recomputed (status and last name are copied from users). Path
+status events change no link: their placeholder enrollment has no session."""
 
 _ID_FIELD = {"certificate": "certificate_id", "path": "path_id", "path_session": "session_id"}
 _BY_USER = entity_key("user_id")
@@ -93,6 +102,7 @@ class SummaryRefresh:
             states = self.catalog_before.get(kind, {})
             keys = sorted(states)
             arguments += [[k[0] for k in keys], [k[1] for k in keys], [states[k] for k in keys]]
+        await conn.execute(REFRESH_PLANNER_SQL)
         changed: int = await conn.fetchval(REFRESH_SQL, *arguments)
         return changed
 

@@ -10,7 +10,7 @@ A *linked* (certificate, learner) pair is exactly what the query API's ``links``
   enrollment, nor that enrollment's session or path, nor its own session or that session's path
   deleted), in SPEC.md §2 order: ``delivered_at DESC, expires_at DESC NULLS FIRST, grant_id DESC``.
 
-:func:`linked_pairs_sql` gives the pairs of every learner or of the ``affected`` learners only;
+:func:`linked_pairs_select` gives the pairs of every learner or of the ``affected`` learners only;
 ``REFRESH_SQL`` rewrites the rows of the affected learners and adds the differences to the
 counters, in one statement.
 """
@@ -54,12 +54,47 @@ FROM (SELECT hashtext($2 || '/' || p.platform_id) AS key, bool_or(p.exclusive) A
 key order: exclusive where ``$4`` (the batch changes the platform's catalog), else shared."""
 
 
-def linked_pairs_sql(affected: str | None) -> str:
-    """``SELECT`` of the linked pairs with their columns of ``certificate_learners``.
+def catalog_ctes(affected: str | None) -> str:
+    """``WITH`` items (materialized: scanned once, then hashed) of the catalog facts links
+    depend on, for the platforms of relation ``affected`` (``platform_id``, ...) or all:
 
-    ``affected``: name of a relation ``(platform_id, user_id)`` restricting the learners, or
-    None for every learner. Rows are in no particular order.
+    - ``granting_sessions (platform_id, session_id, archived, certificate_id)``: known,
+      non-deleted sessions of known, non-deleted paths granting a known, non-deleted certificate;
+    - ``hiding_sessions (platform_id, session_id)``: sessions that hide the grants naming them
+      or their enrollments: deleted, or of a deleted path;
+    - ``known_certificates (platform_id, certificate_id)``: known and not deleted.
     """
+    only = (
+        ""
+        if affected is None
+        else f" AND {{t}}.platform_id IN (SELECT platform_id FROM {affected})"
+    )
+    return f"""
+granting_sessions AS MATERIALIZED (
+    SELECT s.platform_id, s.session_id, s.archived, p.certificate_id
+    FROM path_sessions s
+    JOIN paths p ON p.platform_id = s.platform_id AND p.path_id = s.path_id
+    JOIN certificates c ON c.platform_id = p.platform_id AND c.certificate_id = p.certificate_id
+    WHERE NOT (s.deleted OR p.deleted OR c.deleted)
+      AND s.state_event_at IS NOT NULL AND p.state_event_at IS NOT NULL
+      AND c.state_event_at IS NOT NULL{only.format(t="s")}
+),
+hiding_sessions AS MATERIALIZED (
+    SELECT s.platform_id, s.session_id
+    FROM path_sessions s
+    LEFT JOIN paths p ON p.platform_id = s.platform_id AND p.path_id = s.path_id
+    WHERE (s.deleted OR coalesce(p.deleted, false)){only.format(t="s")}
+),
+known_certificates AS MATERIALIZED (
+    SELECT c.platform_id, c.certificate_id FROM certificates c
+    WHERE NOT c.deleted AND c.state_event_at IS NOT NULL{only.format(t="c")}
+)"""
+
+
+def linked_pairs_select(affected: str | None) -> str:
+    """``SELECT`` of the linked pairs with their ``certificate_learners`` columns, of the
+    learners of relation ``affected`` (``platform_id``, ``user_id``) or of every learner;
+    needs the ``WITH`` items of :func:`catalog_ctes`. Rows are in no particular order."""
     if affected is None:
         enrollments, grants = "enrollments e", "certificate_grants g"
     else:
@@ -78,35 +113,28 @@ SELECT coalesce(n.platform_id, l.platform_id) AS platform_id,
        coalesce(n.enrolled, false) AS enrolled, l.grant_id, l.delivered_at, l.expires_at,
        coalesce(u.status, 'active') AS user_status, coalesce(u.last_name, '') AS last_name
 FROM (
-    SELECT e.platform_id, p.certificate_id, e.user_id, bool_or(NOT s.archived) AS enrolled
+    SELECT e.platform_id, gs.certificate_id, e.user_id, bool_or(NOT gs.archived) AS enrolled
     FROM {enrollments}
-    JOIN path_sessions s ON s.platform_id = e.platform_id AND s.session_id = e.session_id
-    JOIN paths p ON p.platform_id = s.platform_id AND p.path_id = s.path_id
-    JOIN certificates c ON c.platform_id = p.platform_id AND c.certificate_id = p.certificate_id
-    WHERE NOT (e.deleted OR s.deleted OR p.deleted OR c.deleted)
-      AND s.state_event_at IS NOT NULL AND p.state_event_at IS NOT NULL
-      AND c.state_event_at IS NOT NULL
-    GROUP BY e.platform_id, p.certificate_id, e.user_id
+    JOIN granting_sessions gs ON gs.platform_id = e.platform_id AND gs.session_id = e.session_id
+    WHERE NOT e.deleted
+    GROUP BY e.platform_id, gs.certificate_id, e.user_id
 ) AS n
 FULL JOIN (
     SELECT DISTINCT ON (g.platform_id, g.certificate_id, g.user_id)
            g.platform_id, g.certificate_id, g.user_id, g.grant_id, g.delivered_at, g.expires_at
     FROM {grants}
-    JOIN certificates c ON c.platform_id = g.platform_id AND c.certificate_id = g.certificate_id
+    JOIN known_certificates kc ON kc.platform_id = g.platform_id
+                              AND kc.certificate_id = g.certificate_id
     WHERE NOT g.revoked AND g.delivered_at IS NOT NULL
-      AND NOT c.deleted AND c.state_event_at IS NOT NULL
       AND NOT EXISTS (
           SELECT 1 FROM enrollments ge
-          LEFT JOIN path_sessions gs ON gs.platform_id = ge.platform_id
-                                    AND gs.session_id = ge.session_id
-          LEFT JOIN paths gp ON gp.platform_id = ge.platform_id AND gp.path_id = gs.path_id
+          LEFT JOIN hiding_sessions gh ON gh.platform_id = ge.platform_id
+                                      AND gh.session_id = ge.session_id
           WHERE ge.platform_id = g.platform_id AND ge.enrollment_id = g.enrollment_id
-            AND (ge.deleted OR coalesce(gs.deleted, false) OR coalesce(gp.deleted, false)))
+            AND (ge.deleted OR gh.session_id IS NOT NULL))
       AND NOT EXISTS (
-          SELECT 1 FROM path_sessions gs
-          LEFT JOIN paths gp ON gp.platform_id = gs.platform_id AND gp.path_id = gs.path_id
-          WHERE gs.platform_id = g.platform_id AND gs.session_id = g.session_id
-            AND (gs.deleted OR coalesce(gp.deleted, false)))
+          SELECT 1 FROM hiding_sessions gh
+          WHERE gh.platform_id = g.platform_id AND gh.session_id = g.session_id)
     ORDER BY g.platform_id, g.certificate_id, g.user_id,
              g.delivered_at DESC, g.expires_at DESC NULLS FIRST, g.grant_id DESC
 ) AS l ON l.platform_id = n.platform_id AND l.certificate_id = n.certificate_id
@@ -116,7 +144,7 @@ LEFT JOIN users u ON u.platform_id = coalesce(n.platform_id, l.platform_id)
 """
 
 
-LINKED_PAIRS_SQL = linked_pairs_sql(None)
+LINKED_PAIRS_SQL = f"WITH {catalog_ctes(None)}\n{linked_pairs_select(None)}"
 """Every linked pair of the generation (``search_path``): the truth the summary maintains."""
 
 _CHANGED_CATALOG_CTES = f"""
@@ -164,9 +192,18 @@ platform ids, ids, states of certificates, paths, sessions). A changed certifica
 paths, a changed path its sessions; a changed session reaches its enrollments' learners and
 the learners of the grants naming it; a changed certificate, the learners of its grants."""
 
+REFRESH_PLANNER_SQL = """
+SELECT set_config('jit', 'off', true), set_config('join_collapse_limit', '1', true)
+"""
+"""Planner settings of the rest of the batch transaction, for ``REFRESH_SQL``: joins in the
+written order (learners, their enrollments, sessions, paths, certificates), whatever the
+statistics (a fresh generation has none, and the estimated joins were then 3-10 times slower),
+and no JIT (its compilation alone took ~300 ms per batch)."""
+
 REFRESH_SQL = f"""
 WITH {_CHANGED_CATALOG_CTES},
-fresh AS ({linked_pairs_sql("affected")}),
+{catalog_ctes("affected")},
+fresh AS ({linked_pairs_select("affected")}),
 old AS (
     SELECT cl.* FROM affected a
     JOIN certificate_learners cl ON cl.platform_id = a.platform_id AND cl.user_id = a.user_id
