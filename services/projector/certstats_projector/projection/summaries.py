@@ -97,6 +97,8 @@ class SummaryRefresh:
         events) may have changed, and add the differences to the counters of ``slot``.
         Returns the number of (certificate, learner) rows that changed."""
         learners = sorted({_BY_USER(event) for event in batch.of(*LEARNER_TYPES)})
+        if not learners and not self.catalog_before:
+            return 0  # nothing the summaries depend on changed
         arguments: list[object] = [[k[0] for k in learners], [k[1] for k in learners], slot]
         for kind in CATALOG_KINDS:
             states = self.catalog_before.get(kind, {})
@@ -123,6 +125,8 @@ async def prepare_summaries(
             entity = (event.platform_id, getattr(event.data, _ID_FIELD[kind]))
             catalog.setdefault(kind, {})[entity] = None
     platforms = sorted(exclusive)
+    if not platforms:
+        return SummaryRefresh({})
     await conn.execute(
         LOCK_PLATFORMS_SQL,
         SUMMARY_LOCK_CLASS,

@@ -147,6 +147,91 @@ LEFT JOIN users u ON u.platform_id = coalesce(n.platform_id, l.platform_id)
 LINKED_PAIRS_SQL = f"WITH {catalog_ctes(None)}\n{linked_pairs_select(None)}"
 """Every linked pair of the generation (``search_path``): the truth the summary maintains."""
 
+_LEARNER_PAIRS_CTES = f"""
+{catalog_ctes("affected")},
+learner_enrollments AS MATERIALIZED (
+    SELECT a.platform_id, a.user_id, e.session_id
+    FROM affected a
+    CROSS JOIN LATERAL (
+        SELECT e.session_id FROM enrollments e
+        WHERE e.platform_id = a.platform_id AND e.user_id = a.user_id AND NOT e.deleted
+        OFFSET 0
+    ) AS e
+),
+learner_grants AS MATERIALIZED (
+    SELECT a.platform_id, a.user_id, g.*, ge.deleted AS enrollment_deleted,
+           ge.session_id AS enrollment_session_id
+    FROM affected a
+    CROSS JOIN LATERAL (
+        SELECT g.grant_id, g.certificate_id, g.enrollment_id, g.session_id, g.delivered_at,
+               g.expires_at
+        FROM certificate_grants g
+        WHERE g.platform_id = a.platform_id AND g.user_id = a.user_id
+          AND NOT g.revoked AND g.delivered_at IS NOT NULL
+        OFFSET 0
+    ) AS g
+    LEFT JOIN LATERAL (
+        SELECT ge.deleted, ge.session_id FROM enrollments ge
+        WHERE ge.platform_id = a.platform_id AND ge.enrollment_id = g.enrollment_id
+        OFFSET 0
+    ) AS ge ON true
+),
+learner_pairs AS (
+    SELECT coalesce(n.platform_id, l.platform_id) AS platform_id,
+           coalesce(n.certificate_id, l.certificate_id) AS certificate_id,
+           coalesce(n.user_id, l.user_id) AS user_id,
+           coalesce(n.enrolled, false) AS enrolled, l.grant_id, l.delivered_at, l.expires_at
+    FROM (
+        SELECT le.platform_id, gs.certificate_id, le.user_id,
+               bool_or(NOT gs.archived) AS enrolled
+        FROM learner_enrollments le
+        JOIN granting_sessions gs ON gs.platform_id = le.platform_id
+                                 AND gs.session_id = le.session_id
+        GROUP BY le.platform_id, gs.certificate_id, le.user_id
+    ) AS n
+    FULL JOIN (
+        SELECT DISTINCT ON (lg.platform_id, lg.certificate_id, lg.user_id)
+               lg.platform_id, lg.certificate_id, lg.user_id, lg.grant_id, lg.delivered_at,
+               lg.expires_at
+        FROM learner_grants lg
+        JOIN known_certificates kc ON kc.platform_id = lg.platform_id
+                                  AND kc.certificate_id = lg.certificate_id
+        WHERE NOT coalesce(lg.enrollment_deleted, false)
+          AND NOT EXISTS (
+              SELECT 1 FROM hiding_sessions h
+              WHERE h.platform_id = lg.platform_id AND h.session_id = lg.enrollment_session_id)
+          AND NOT EXISTS (
+              SELECT 1 FROM hiding_sessions h
+              WHERE h.platform_id = lg.platform_id AND h.session_id = lg.session_id)
+        ORDER BY lg.platform_id, lg.certificate_id, lg.user_id,
+                 lg.delivered_at DESC, lg.expires_at DESC NULLS FIRST, lg.grant_id DESC
+    ) AS l ON l.platform_id = n.platform_id AND l.certificate_id = n.certificate_id
+          AND l.user_id = n.user_id
+),
+fresh AS (
+    SELECT k.*, u.user_status, u.last_name
+    FROM learner_pairs k
+    CROSS JOIN LATERAL (
+        SELECT coalesce(max(u.status), 'active') AS user_status,
+               coalesce(max(u.last_name), '') AS last_name
+        FROM users u WHERE u.platform_id = k.platform_id AND u.user_id = k.user_id
+    ) AS u
+),
+old AS (
+    SELECT cl.* FROM affected a
+    CROSS JOIN LATERAL (
+        SELECT l.ctid AS row_id, l.* FROM certificate_learners l
+        WHERE l.platform_id = a.platform_id AND l.user_id = a.user_id
+        OFFSET 0
+    ) AS cl
+)"""
+"""The linked pairs of the ``affected`` learners (``fresh``) and their current rows (``old``,
+with their ``row_id``). Rows of the big tables are read learner by learner, row by row
+through the ``*_user`` indexes and primary keys (``OFFSET 0`` keeps each lookup apart); the
+catalog facts are scanned once and hashed. So the plan does not depend on statistics: a fresh
+generation has none, and the estimated joins then took seconds per batch. The rules are those
+of ``LINKED_PAIRS_SQL``, which applies them set-based to every learner."""
+
 _CHANGED_CATALOG_CTES = f"""
 certificates_changed AS (
     SELECT b.platform_id, b.id AS certificate_id
@@ -196,25 +281,18 @@ REFRESH_PLANNER_SQL = """
 SELECT set_config('jit', 'off', true), set_config('join_collapse_limit', '1', true)
 """
 """Planner settings of the rest of the batch transaction, for ``REFRESH_SQL``: joins in the
-written order (learners, their enrollments, sessions, paths, certificates), whatever the
-statistics (a fresh generation has none, and the estimated joins were then 3-10 times slower),
-and no JIT (its compilation alone took ~300 ms per batch)."""
+written order, and no JIT (its compilation alone took ~300 ms per batch)."""
 
 REFRESH_SQL = f"""
 WITH {_CHANGED_CATALOG_CTES},
-{catalog_ctes("affected")},
-fresh AS ({linked_pairs_select("affected")}),
-old AS (
-    SELECT cl.* FROM affected a
-    JOIN certificate_learners cl ON cl.platform_id = a.platform_id AND cl.user_id = a.user_id
-),
+{_LEARNER_PAIRS_CTES},
 changes AS (
     SELECT coalesce(f.platform_id, o.platform_id) AS platform_id,
            coalesce(f.certificate_id, o.certificate_id) AS certificate_id,
            coalesce(f.user_id, o.user_id) AS user_id,
            f.user_id IS NOT NULL AS linked_now, o.user_id IS NOT NULL AS linked_before,
            f.enrolled, f.grant_id, f.delivered_at, f.expires_at, f.user_status, f.last_name,
-           o.enrolled AS old_enrolled, o.grant_id AS old_grant_id,
+           o.row_id, o.enrolled AS old_enrolled, o.grant_id AS old_grant_id,
            o.expires_at AS old_expires_at, o.user_status AS old_user_status
     FROM fresh f
     FULL JOIN old o ON o.platform_id = f.platform_id AND o.certificate_id = f.certificate_id
@@ -224,9 +302,8 @@ changes AS (
           (o.enrolled, o.grant_id, o.delivered_at, o.expires_at, o.user_status, o.last_name)
 ),
 removed AS (
-    DELETE FROM certificate_learners cl USING changes ch
-    WHERE NOT ch.linked_now AND cl.platform_id = ch.platform_id
-      AND cl.certificate_id = ch.certificate_id AND cl.user_id = ch.user_id
+    DELETE FROM certificate_learners
+    WHERE ctid = ANY (ARRAY(SELECT row_id FROM changes WHERE NOT linked_now))
 ),
 written AS (
     INSERT INTO certificate_learners AS cl (platform_id, certificate_id, user_id, enrolled,
