@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from bench.query_bench_cases import Case
+from certstats_query_api import service
 from certstats_query_api.service import ListRequest
-from certstats_query_api.sql.queries import ACCESS_SQL
+from certstats_query_api.sql.queries import ACCESS_SQL, SUMMARY_ACCESS_SQL
 
 CSV_TARGET_ROWS_PER_S = 150_000
 CSV_MAX_RSS_BYTES = 200 * 1024 * 1024
@@ -74,19 +75,22 @@ def print_report(
 
 async def explain(conn: asyncpg.Connection, request: ListRequest) -> None:
     """Print EXPLAIN (ANALYZE, BUFFERS) of the access check and the list SQL of ``request``,
-    run as the API runs them (``conn`` set up like an API session)."""
+    run as the API runs them (``conn`` set up like an API session; the summary read models
+    when they are exact at the request's ``as_of``)."""
+    _, request = await service.enter(conn, request)
     list_sql, list_args = request.sql()
     access_args = (
         *request.filters.sql_args(request.requester, request.certificate_id),
         request.user_id,
     )
+    source = "summary" if request.summary else "normalized tables"
     for title, sql, args in (
-        ("access check", ACCESS_SQL, access_args),
+        ("access check", SUMMARY_ACCESS_SQL if request.summary else ACCESS_SQL, access_args),
         (f"{request.kind} list", list_sql, list_args),
     ):
         plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)
         print(
             f"\n## EXPLAIN (ANALYZE, BUFFERS): {title} of {request.kind} "
-            f"{request.certificate_id or ''} {request.user_id or ''}"
+            f"{request.certificate_id or ''} {request.user_id or ''} ({source})"
         )
         print("\n".join(row[0] for row in plan))

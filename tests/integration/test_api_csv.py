@@ -15,11 +15,13 @@ from tests.integration.test_api_harness import (
     certificate,
     enroll,
     grant,
+    on_both_paths,
     path,
     session,
     user,
 )
 
+pytest_generate_tests = on_both_paths
 __all__ = ["api"]
 LIST = "/v1/path-certificates"
 NASTY = [

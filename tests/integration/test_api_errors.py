@@ -15,7 +15,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from certstats_query_api.app import create_app
 from certstats_query_api.pages import encode_cursor
 from certstats_query_api.settings import ApiSettings
-from tests.integration.test_api_harness import SECRET, Api, api, catalog, enroll, user
+from tests.integration.test_api_harness import (
+    SECRET,
+    Api,
+    api,
+    catalog,
+    enroll,
+    on_both_paths,
+    user,
+)
+
+pytest_generate_tests = on_both_paths
 
 __all__ = ["api"]
 LIST = "/v1/path-certificates"

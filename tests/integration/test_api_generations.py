@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from certstats_projector.generations import META_SCHEMA, create_building_generation
 from certstats_projector.projection import apply_batch
-from tests.integration.test_api_harness import Api, api, catalog, certificate, user
+from tests.integration.test_api_harness import Api, api, catalog, certificate, on_both_paths, user
 
+pytest_generate_tests = on_both_paths
 __all__ = ["api"]
 LIST = "/v1/path-certificates"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,13 +73,18 @@ class Api:
                 return found
 
 
-@pytest.fixture
-async def api(database_url: str) -> AsyncIterator[Api]:
-    """A migrated fresh database and the query API app reading it."""
+@asynccontextmanager
+async def serve(database_url: str, *, summaries: bool) -> AsyncIterator[Api]:
+    """A migrated fresh database and the query API app reading it (``summaries``: the
+    setting of the same name)."""
     conn = await asyncpg.connect(database_url)
     schema = await migrate(conn)
     settings = ApiSettings(
-        database_url=database_url, jwt_secret=SECRET, pool_min_size=1, pool_max_size=4
+        database_url=database_url,
+        jwt_secret=SECRET,
+        pool_min_size=1,
+        pool_max_size=4,
+        summaries=summaries,
     )
     app = create_app(settings)
     try:
@@ -88,6 +94,23 @@ async def api(database_url: str) -> AsyncIterator[Api]:
                 yield Api(client, conn, schema)
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def api(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Api]:
+    """:func:`serve` as deployed (the summary read models answer whenever they are exact at
+    the request's ``as_of``), or with ``summaries`` off when parametrized indirectly with
+    False (see :func:`on_both_paths`)."""
+    async with serve(database_url, summaries=getattr(request, "param", True)) as served:
+        yield served
+
+
+def on_both_paths(metafunc: pytest.Metafunc) -> None:
+    """``pytest_generate_tests`` of the API test modules: every test using ``api`` runs as
+    deployed (the tests' data is summarized at :data:`AS_OF`, so the summaries answer) and
+    with the summaries off (every answer from the normalized tables): both paths must hold."""
+    if "api" in metafunc.fixturenames:
+        metafunc.parametrize("api", [True, False], ids=["summaries", "normalized"], indirect=True)
 
 
 # --- terse events (contract v1); times default to T0 ----------------------------------------

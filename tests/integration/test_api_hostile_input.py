@@ -18,9 +18,11 @@ from tests.integration.test_api_harness import (
     catalog,
     enroll,
     grant,
+    on_both_paths,
     user,
 )
 
+pytest_generate_tests = on_both_paths
 __all__ = ["api"]
 LIST = "/v1/path-certificates"
 LEARNERS = f"{LIST}/c1/learners"

@@ -13,6 +13,7 @@ from tests.integration.test_api_harness import (
     enroll,
     grant,
     group,
+    on_both_paths,
     path,
     role,
     session,
@@ -20,6 +21,8 @@ from tests.integration.test_api_harness import (
     user,
 )
 from tests.reference.builders import event
+
+pytest_generate_tests = on_both_paths
 
 __all__ = ["api"]
 LIST = "/v1/path-certificates"

@@ -14,10 +14,13 @@ from tests.integration.test_api_harness import (
     certificate,
     enroll,
     grant,
+    on_both_paths,
     session,
     user,
 )
 from tests.reference.builders import event
+
+pytest_generate_tests = on_both_paths
 
 __all__ = ["api"]
 LATER = "2026-02-01T00:00:00Z"

@@ -12,11 +12,18 @@ import pytest
 
 from certstats_contracts.envelope import DomainEvent
 from certstats_projector.projection import apply_batch
-from tests.integration.test_api_harness import SECRET, Api, api  # noqa: F401 (fixture)
+from tests.integration.test_api_harness import (  # noqa: F401 (fixture)
+    SECRET,
+    Api,
+    api,
+    on_both_paths,
+)
 from tests.reference.api import ApiAsker
 from tests.reference.builders import at, event
 from tests.reference.compare import compare_all, drill_down_invariants, requests_for
 from tests.reference.model import Query, ReferenceModel
+
+pytest_generate_tests = on_both_paths
 
 AS_OF = at("2026-03-01")
 

@@ -26,7 +26,10 @@ CUSTOM = {"dept": ("ops", "it"), "site": ("north", "south")}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 GRID = tuple(T0 + timedelta(days=10 * k, hours=h) for k in range(12) for h in (0, 23))
 EVENT_TIMES = tuple(T0 + timedelta(days=d) for d in (0, 1, 2, 3))
-AS_OF = tuple(T0 + timedelta(days=10 * k) for k in (3, 6, 9))
+AS_OF = (*(T0 + timedelta(days=10 * k) for k in (3, 6, 9)), T0 + timedelta(days=120, hours=12))
+"""Query instants. The last is after every delivery of the grid, so the API answers it from its
+summary read models; the others often precede a delivery (the normalized fallback). It is
+mid-day, so the expiries 11 hours either side of it (:data:`EXPIRIES`) fall on its UTC day."""
 TIMEZONES = ("America/New_York", "UTC", "Europe/Paris", "Pacific/Kiritimati")
 """First is likeliest (hypothesis favours early elements): a zone that moves dates."""
 
@@ -39,8 +42,11 @@ REGISTRATION_DATES = tuple(
 )
 """Few registration instants (some at 23:00 UTC, a different date in most zones) and filter
 dates on and around them, so that inclusive bounds and time zones decide."""
-EXPIRIES = GRID + tuple(a + timedelta(days=w) for a in AS_OF for w in (0, 30, 30, 45)) * 2
-"""Expiry instants, often exactly on a window boundary of a query instant."""
+EXPIRIES = GRID + tuple(
+    a + timedelta(days=w, hours=h) for a in AS_OF for w in (0, 30, 45) for h in (0, 0, -11, 11)
+)
+"""Expiry instants, often exactly on a window boundary of a query instant, else 11 hours
+either side (the same UTC day for the mid-day query instant)."""
 
 USUAL_CERTIFICATE = {"pa1": "c1", "pa2": "c2", "pa3": "c1"}
 USUAL_PATH = {"s1": "pa1", "s2": "pa1", "s3": "pa2", "s4": "pa3"}

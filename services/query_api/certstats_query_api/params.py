@@ -42,6 +42,14 @@ class Filters:
     tz: ZoneInfo
     expiring_within_days: int
 
+    @property
+    def users(self) -> bool:
+        """True when a user filter narrows the population: registration dates, groups or
+        custom fields (the user status alone does not)."""
+        return bool(
+            self.registered_from or self.registered_to or self.group_ids or self.custom_fields
+        )
+
     def sql_args(self, requester: Requester, certificate_id: str | None) -> tuple[Any, ...]:
         """The $1-$11 arguments of :mod:`certstats_query_api.sql.scope`."""
         return (

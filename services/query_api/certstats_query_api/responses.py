@@ -26,13 +26,15 @@ def rfc3339(instant: datetime) -> str:
 
 async def _enter(
     request: Request, conn: PoolConnectionProxy, list_request: ListRequest
-) -> str | None:
-    """Check access and publish the watermark for the response header; returns it."""
-    watermark = await service.data_as_of(conn, list_request.requester.platform_id)
+) -> tuple[str | None, ListRequest]:
+    """Publish the watermark for the response header, choose the read models (summary or
+    normalized) and check access; returns the watermark and the request to run."""
+    summaries = request.app.state.settings.summaries
+    watermark, list_request = await service.enter(conn, list_request, summaries=summaries)
     text = None if watermark is None else rfc3339(watermark)
     request.state.data_as_of = text
     await service.check_access(conn, list_request)
-    return text
+    return text, list_request
 
 
 async def json_page(request: Request, list_request: ListRequest) -> dict[str, Any]:
@@ -42,7 +44,7 @@ async def json_page(request: Request, list_request: ListRequest) -> dict[str, An
         ApiProblem: 403/404 (scope), 400 (forged cursor), 503 (no read models).
     """
     async with Snapshot(request.app.state.pool) as conn:
-        watermark = await _enter(request, conn, list_request)
+        watermark, list_request = await _enter(request, conn, list_request)
         records, next_cursor = await service.fetch_page(conn, list_request)
     to_json = FORMATS[SQL_KIND[list_request.kind]].json
     tz = list_request.filters.tz
@@ -66,7 +68,7 @@ async def csv_export(
     snapshot = Snapshot(request.app.state.pool)
     conn = await snapshot.open()
     try:
-        await _enter(request, conn, list_request)
+        _, list_request = await _enter(request, conn, list_request)
     except BaseException:
         await snapshot.close()
         raise

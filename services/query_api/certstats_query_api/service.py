@@ -6,8 +6,9 @@ HTTP beyond raising :class:`~certstats_query_api.problems.ApiProblem`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,13 @@ from certstats_query_api.auth import Requester
 from certstats_query_api.pages import Page, encode_cursor
 from certstats_query_api.params import Filters
 from certstats_query_api.problems import FORBIDDEN, NOT_FOUND, bad_parameter
-from certstats_query_api.sql.queries import ACCESS_SQL, LIST_SQL, WATERMARK_SQL
+from certstats_query_api.sql.queries import (
+    ACCESS_SQL,
+    FRESHNESS_SQL,
+    LIST_SQL,
+    SUMMARY_ACCESS_SQL,
+    SUMMARY_LIST_SQL,
+)
 
 SQL_KIND = {
     "certificates": "certificates",
@@ -28,14 +35,15 @@ SQL_KIND = {
 }
 """List kind -> SQL/sort/row-format kind (certified learners are learners, SPEC.md §5.1)."""
 
-_STREAM_PREFETCH = 500
+_STREAM_BATCH = 2000
 
 
 @dataclass(frozen=True)
 class ListRequest:
     """One list request: ``kind`` (a key of :data:`SQL_KIND`), who asks, the filters, the
     certificate / learner it is about (None for the certificate list), the search text ``q``
-    and the page."""
+    and the page. ``summary``: read the summary read models (set by :func:`enter` when they
+    are exact at the request's ``as_of``), else the normalized tables."""
 
     kind: str
     requester: Requester
@@ -44,10 +52,15 @@ class ListRequest:
     certificate_id: str | None = None
     user_id: str | None = None
     q: str | None = None
+    summary: bool = False
 
     def sql(self, *, everything: bool = False) -> tuple[str, tuple[Any, ...]]:
         """The static SQL text of this list and its arguments."""
-        text = LIST_SQL[(SQL_KIND[self.kind], self.page.sort)]
+        summary_kind = self._summary_kind()
+        if summary_kind is None:
+            text = LIST_SQL[(SQL_KIND[self.kind], self.page.sort)]
+        else:
+            text = SUMMARY_LIST_SQL[(summary_kind, self.page.sort)]
         if self.kind == "paths":
             head: tuple[Any, ...] = (self.requester.platform_id, self.certificate_id)
         else:
@@ -61,12 +74,38 @@ class ListRequest:
             return (self.user_id,)
         return (self.kind == "certified_learners", self.q)
 
+    def _summary_kind(self) -> str | None:
+        """The kind of :data:`SUMMARY_LIST_SQL` answering this request, or None for the
+        normalized SQL (summary not exact, or a list the summary does not serve)."""
+        kind = SQL_KIND[self.kind]
+        if not self.summary or kind not in ("certificates", "learners"):
+            return None
+        if kind == "learners":
+            return kind
+        if self.filters.users:
+            return "filtered_certificates"
+        return "certificate_counters" if self.requester.platform_admin else kind
+
+
+async def enter(
+    conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest, *, summaries: bool = True
+) -> tuple[datetime | None, ListRequest]:
+    """The platform's projection watermark (time of its newest applied event, SPEC.md §5.6)
+    and ``request`` set to read the summary read models when ``summaries`` allows it and they
+    are exact at its ``as_of`` (one query)."""
+    platform_id, as_of = request.requester.platform_id, request.filters.as_of
+    freshness = await conn.fetchrow(FRESHNESS_SQL, platform_id, as_of)
+    assert freshness is not None
+    exact = summaries and freshness["summary_exact"]
+    return freshness["data_as_of"], replace(request, summary=exact)
+
 
 async def check_access(conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest) -> None:
     """Raise 403 when the requester has no role, 404 when the certificate (or the learner's
     link to it) is outside the scope (SPEC.md §4, §5.3)."""
     args = request.filters.sql_args(request.requester, request.certificate_id)
-    access = await conn.fetchrow(ACCESS_SQL, *args, request.user_id)
+    access_sql = SUMMARY_ACCESS_SQL if request.summary else ACCESS_SQL
+    access = await conn.fetchrow(access_sql, *args, request.user_id)
     assert access is not None
     if not access["has_role"]:
         raise FORBIDDEN
@@ -74,12 +113,6 @@ async def check_access(conn: asyncpg.pool.PoolConnectionProxy, request: ListRequ
         raise NOT_FOUND
     if request.user_id is not None and not access["learner_in_scope"]:
         raise NOT_FOUND
-
-
-async def data_as_of(conn: asyncpg.pool.PoolConnectionProxy, platform_id: str) -> datetime | None:
-    """The platform's projection watermark: time of its newest applied event (SPEC.md §5.6)."""
-    watermark: datetime | None = await conn.fetchval(WATERMARK_SQL, platform_id)
-    return watermark
 
 
 async def fetch_page(
@@ -106,7 +139,19 @@ async def stream_rows(
     conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest
 ) -> AsyncIterator[asyncpg.Record]:
     """Every row of the list after the page's cursor (if any), fetched through a server-side
-    cursor a few hundred rows at a time; the connection must be inside a transaction."""
+    cursor a few thousand rows at a time; the connection must be inside a transaction.
+
+    The next batch is requested before the current one is handed out, so PostgreSQL computes it
+    while the caller formats rows (at most two batches in memory)."""
     text, args = request.sql(everything=True)
-    async for record in conn.cursor(text, *args, prefetch=_STREAM_PREFETCH):
-        yield record
+    cursor = await conn.cursor(text, *args)
+    batch = await cursor.fetch(_STREAM_BATCH)
+    while batch:
+        following = asyncio.ensure_future(cursor.fetch(_STREAM_BATCH))
+        try:
+            for record in batch:
+                yield record
+        finally:
+            # let the fetch in flight end (even when the consumer stops), so the connection
+            # is idle when the snapshot ends
+            batch = await following

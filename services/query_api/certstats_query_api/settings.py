@@ -36,6 +36,12 @@ class ApiSettings(BaseSettings):
         description="PostgreSQL work_mem of API sessions: statistics sort and hash whole "
         "platforms; too small spills them to disk.",
     )
+    summaries: bool = Field(
+        default=True,
+        description="Answer from the projector's summary read models when they are exact at "
+        "the request's as_of; false answers every request from the normalized tables (the "
+        "same rows, much slower at scale: for comparison, or while a summary is suspect).",
+    )
 
     @field_validator("jwt_secret")
     @classmethod

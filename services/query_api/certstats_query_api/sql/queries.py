@@ -1,6 +1,9 @@
 """The statistics queries of SPEC.md §5, one static SQL text per whitelisted sort key.
 
-Every query below starts with :data:`SCOPE_CTES` and binds its $1-$11 (see that module);
+Two sets: :data:`LIST_SQL` over the normalized tables (exact at any ``as_of``) and
+:data:`SUMMARY_LIST_SQL` over the projector's summary read models (exact when
+:data:`FRESHNESS_SQL` says so; docs/DECISIONS.md "Query API on the summaries").
+Every query below starts with a scope prefix and binds its $1-$11 (see that module);
 the extra parameters of each query are listed in its docstring. Lists end with a keyset
 page: ``$k`` cursor sort key (text, cast back to the key's type), ``$k+1`` cursor row id,
 ``$k+2`` limit (NULL = all rows, for CSV exports). Sort keys and their SQL come from
@@ -9,9 +12,19 @@ page: ``$k`` cursor sort key (text, cast back to the key's type), ``$k+1`` curso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from certstats_query_api.sql.scope import GRANT_RECENCY_SQL, SCOPE_CTES, STATUS_SQL, scope_ctes
+from certstats_query_api.sql.scope import (
+    GRANT_RECENCY_SQL,
+    SCOPE_CTES,
+    STATUS_SQL,
+    SUMMARY_SCOPE_CTES,
+    USER_FIELD_FILTERS_SQL,
+    USER_FILTERS_SQL,
+    USER_STATUSES_SQL,
+    scope_ctes,
+)
 
 _ONE_LEARNER_CTES = scope_ctes("$12::text")
 """Scope prefix of the queries about the learner $12 (history and its access check)."""
@@ -59,20 +72,41 @@ DEFAULT_SORTS = {
 """Sort used when the request gives none (history: newest first, SPEC.md §5.3)."""
 
 
-def _page(rows_sql: str, key: SortKey, descending: bool, row_id: str, first_param: int) -> str:
-    """Wrap ``rows_sql`` (a CTE list ending in ``rows``) into a keyset-paginated SELECT."""
+def _page(
+    rows_sql: str,
+    key: SortKey,
+    descending: bool,
+    row_id: str,
+    first_param: int,
+    per_row: str | None = None,
+) -> str:
+    """Wrap ``rows_sql`` (a CTE list ending in ``rows``) into a keyset-paginated SELECT.
+
+    ``per_row``: a SELECT over the page row ``page`` joined LATERAL to each row of the page
+    (after the LIMIT), for columns that are no sort key and cost a lookup per row."""
     order, compare = ("DESC", "<") if descending else ("ASC", ">")
     k, i, n = first_param, first_param + 1, first_param + 2
-    return f"""{rows_sql}
-SELECT rows.*, ({key.expression})::text AS sort_key, {row_id} AS row_id FROM rows
+    page = f"""SELECT rows.*, ({key.expression})::text AS sort_key, {row_id} AS row_id FROM rows
 WHERE ${k}::text IS NULL
    OR ({key.expression}, {row_id}) {compare} (${k}::{key.sql_type}, ${i}::text)
 ORDER BY {key.expression} {order}, {row_id} {order}
-LIMIT ${n}::bigint
+LIMIT ${n}::bigint"""
+    if per_row is None:
+        return f"{rows_sql}\n{page}\n"
+    return f"""{rows_sql},
+page AS ({page})
+SELECT page.*, per_row.* FROM page CROSS JOIN LATERAL ({per_row}) per_row
+ORDER BY {key.expression} {order}, page.row_id {order}
 """
 
 
-_CERTIFICATE_ROWS = f"""{SCOPE_CTES},
+def _certificate_rows(head: str, population: str = "population_links pl") -> str:
+    """The certificate list's ``rows`` after the CTEs ``head`` (a scope prefix), counting the
+    links of ``population``: SQL of the population's links as ``pl``.
+
+    Counts per certificate are aggregated before the join: one hash aggregate of the links,
+    no sort of them."""
+    return f"""{head},
 certificate_counts AS (
     SELECT pl.certificate_id,
            count(*) FILTER (WHERE pl.certified) AS certified_learners,
@@ -80,29 +114,127 @@ certificate_counts AS (
            count(*) FILTER (WHERE pl.status = 'valid') AS valid_learners,
            count(*) FILTER (WHERE pl.status = 'expiring_soon') AS expiring_soon_learners,
            count(*) FILTER (WHERE pl.status = 'expired') AS expired_learners
-    FROM population_links pl GROUP BY pl.certificate_id
+    FROM {population} GROUP BY pl.certificate_id
 ),
 rows AS (
     SELECT sc.certificate_id, sc.title, sc.owner_group_id, og.name AS owner_group_name,
            sc.validity_months,
            coalesce(cc.certified_learners, 0) AS certified_learners,
            coalesce(cc.enrolled_learners, 0) AS enrolled_learners,
-           (SELECT count(*) FROM paths p
-            WHERE p.platform_id = $1 AND p.certificate_id = sc.certificate_id
-              AND NOT p.deleted AND p.state_event_at IS NOT NULL) AS associated_paths,
+           {_ASSOCIATED_PATHS.format(c="sc")} AS associated_paths,
            coalesce(cc.valid_learners, 0) AS valid_learners,
            coalesce(cc.expiring_soon_learners, 0) AS expiring_soon_learners,
            coalesce(cc.expired_learners, 0) AS expired_learners
     FROM scope_certificates sc
     LEFT JOIN groups og ON og.platform_id = $1 AND og.group_id = sc.owner_group_id
     LEFT JOIN certificate_counts cc ON cc.certificate_id = sc.certificate_id
-    WHERE ($12::text IS NULL OR strpos(lower(sc.title), lower($12)) > 0)
+    WHERE {_TITLE_SEARCH.format(c="sc")}
       AND (cc.certificate_id IS NOT NULL OR $11::text IS NOT NULL
            OR ($9 = 'all' AND $5::timestamptz IS NULL AND $6::timestamptz IS NULL
                AND $7::text[] IS NULL AND $8::jsonb IS NULL))
 )"""
-"""Counts per certificate are aggregated before the join: one hash aggregate of the links,
-no sort of them."""
+
+
+_ASSOCIATED_PATHS = """(SELECT count(*) FROM paths p
+            WHERE p.platform_id = $1 AND p.certificate_id = {c}.certificate_id
+              AND NOT p.deleted AND p.state_event_at IS NOT NULL)"""
+_TITLE_SEARCH = "($12::text IS NULL OR strpos(lower({c}.title), lower($12)) > 0)"
+
+_CERTIFICATE_ROWS = _certificate_rows(SCOPE_CTES)
+
+
+def _filtered_users(group_filter: bool) -> str:
+    """SELECT of the users matching the user filters $5-$9: from the members of the filter
+    groups' subtrees when ``group_filter`` (read by the memberships' primary key), else from
+    every user of the platform. The branch not taken is pruned at plan time ($7)."""
+    members = """
+      AND u.user_id IN (
+          SELECT m.user_id FROM group_memberships m
+          WHERE m.platform_id = $1
+            AND m.group_id = ANY (ARRAY(SELECT group_id FROM filter_groups)))"""
+    return f"""SELECT u.user_id FROM users u
+    WHERE u.platform_id = $1 AND $7::text[] IS {"NOT " if group_filter else ""}NULL
+      AND u.status = ANY ({USER_STATUSES_SQL}) AND {_SINGLE_VALUE_FIELDS}
+      AND {USER_FIELD_FILTERS_SQL.format(u="u")}{members if group_filter else ""}"""
+
+
+_SINGLE_VALUE_FIELDS = """($8::jsonb IS NULL OR u.custom_fields @> (
+          SELECT coalesce(jsonb_object_agg(cf.name, cf.wanted -> 0), '{}')
+          FROM jsonb_each($8::jsonb) AS cf (name, wanted)
+          WHERE jsonb_array_length(cf.wanted) = 1))"""
+"""A necessary condition of the custom field filter $8, cheap per user: containment of the
+fields filtered on one value (computed once). The exact test follows; this one only spares
+its per-row subquery on most users (custom field values are strings, SPEC.md §3)."""
+
+
+_FILTERED_CERTIFICATE_ROWS = _certificate_rows(
+    f"""{SUMMARY_SCOPE_CTES},
+filtered_users AS (
+    {_filtered_users(True)}
+    UNION ALL
+    {_filtered_users(False)}
+)""",
+    """filtered_users fu JOIN links pl ON pl.user_id = fu.user_id
+    WHERE $3 OR pl.user_id IN (SELECT user_id FROM group_learners)
+       OR (pl.certificate_id, pl.user_id) IN (
+           SELECT certificate_id, user_id FROM path_scope_pairs)""",
+)
+"""The certificate list from the summary under user filters (registration dates, groups,
+custom fields): the population's users first, then their ``certificate_learners`` rows
+(``certificate_learners_user`` index). Users with no ``users`` row never match a user filter."""
+
+_COUNTER_CERTIFICATE_ROWS = f"""{SUMMARY_SCOPE_CTES},
+rows AS (
+    SELECT kc.certificate_id, kc.title, kc.owner_group_id, og.name AS owner_group_name,
+           kc.validity_months,
+           coalesce(st.certified, 0)::bigint AS certified_learners,
+           coalesce(st.enrolled, 0)::bigint AS enrolled_learners,
+           {_ASSOCIATED_PATHS.format(c="kc")} AS associated_paths
+    FROM known_certificates kc
+    LEFT JOIN groups og ON og.platform_id = $1 AND og.group_id = kc.owner_group_id
+    LEFT JOIN LATERAL (
+        SELECT sum(s.certified) AS certified, sum(s.enrolled) AS enrolled,
+               sum(s.linked) AS linked
+        FROM certificate_stats s
+        WHERE s.platform_id = $1 AND s.certificate_id = kc.certificate_id
+          AND s.user_status = ANY ({USER_STATUSES_SQL})
+    ) st ON true
+    WHERE {_TITLE_SEARCH.format(c="kc")}
+      AND (st.linked > 0 OR $11::text IS NOT NULL OR $9 = 'all')
+)"""
+"""The certificate list of a platform admin without user filters, from the summary's
+counters (``certificate_stats`` summed over writer slots and the selected user statuses)."""
+
+
+def _expired_by(instant: str) -> str:
+    """SQL of the number of certified learners of the page row's certificate whose latest grant
+    expires at or before ``instant`` (SQL of a timestamptz): the learners of the UTC days
+    before ``instant``'s day (``certificate_expiry``) plus the exact count of that day up to
+    ``instant`` (``certificate_learners_expiry`` index)."""
+    return f"""(SELECT coalesce(sum(x.learners), 0) FROM certificate_expiry x
+            WHERE x.platform_id = $1 AND x.certificate_id = page.certificate_id
+              AND x.user_status = ANY ({USER_STATUSES_SQL})
+              AND x.expires_on < ({instant} AT TIME ZONE 'UTC')::date)
+         + (SELECT count(*) FROM certificate_learners cl
+            WHERE cl.platform_id = $1 AND cl.certificate_id = page.certificate_id
+              AND cl.user_status = ANY ({USER_STATUSES_SQL}) AND cl.grant_id IS NOT NULL
+              AND cl.expires_at >= date_trunc('day', {instant}, 'UTC')
+              AND cl.expires_at <= {instant})"""
+
+
+_COUNTER_BREAKDOWN = f"""
+    SELECT (page.certified_learners - by_window.learners)::bigint AS valid_learners,
+           (by_window.learners - by_as_of.learners)::bigint AS expiring_soon_learners,
+           by_as_of.learners::bigint AS expired_learners
+    FROM (SELECT {_expired_by("$4")} AS learners) by_as_of,
+         (SELECT {_expired_by("$10")} AS learners) by_window"""
+"""Latest status breakdown of a page row of :data:`_COUNTER_CERTIFICATE_ROWS` (SPEC.md §2):
+expired = F(as_of), expiring soon = F(as_of + W) - F(as_of), valid = certified - F(as_of + W),
+F(x) = certified learners whose latest grant expires at or before x."""
+
+_LEARNER_SEARCH = """($13::text IS NULL
+           OR strpos(lower(concat({u}.first_name, ' ', {u}.last_name)), lower($13)) > 0
+           OR strpos(lower({u}.email), lower($13)) > 0)"""
 
 _LEARNER_ROWS = f"""{SCOPE_CTES},
 rows AS (
@@ -110,10 +242,46 @@ rows AS (
            coalesce(pl.status, 'not_obtained') AS latest_status, pl.delivered_at, pl.expires_at
     FROM population_links pl
     WHERE pl.certificate_id = $11 AND (NOT $12::boolean OR pl.certified)
-      AND ($13::text IS NULL
-           OR strpos(lower(concat(pl.first_name, ' ', pl.last_name)), lower($13)) > 0
-           OR strpos(lower(pl.email), lower($13)) > 0)
+      AND {_LEARNER_SEARCH.format(u="pl")}
 )"""
+
+
+def _summary_learner_rows(last_name_order: str | None) -> str:
+    """The learner list's ``rows`` from ``certificate_learners`` (in scope, matching the
+    filters), with the copied ``sort_last_name``.
+
+    One branch per user status, each in ``last_name_order`` (``ASC``/``DESC``, None for the
+    other sort keys): pages sorted by last name then read ``certificate_learners_by_last_name``
+    in order (a merge of the two index scans under ``user_status=all``) and stop at the LIMIT;
+    the keyset condition reaches the index. Users are joined after the merge."""
+    order = (
+        ""
+        if last_name_order is None
+        else f" ORDER BY cl.last_name {last_name_order}, cl.user_id {last_name_order}"
+    )
+    branches = "\n        UNION ALL\n        ".join(
+        f"""(SELECT cl.user_id, cl.grant_id, cl.delivered_at, cl.expires_at, cl.last_name
+         FROM certificate_learners cl
+         WHERE cl.platform_id = $1 AND cl.certificate_id = $11 AND cl.user_status = '{status}'
+           AND $9 IN ('{status}', 'all'){order})"""
+        for status in ("active", "deleted")
+    )
+    return f"""{SUMMARY_SCOPE_CTES},
+rows AS (
+    SELECT cl.user_id, u.first_name, u.last_name, u.email,
+           CASE WHEN cl.grant_id IS NULL THEN 'not_obtained' ELSE {STATUS_SQL.format(g="cl")}
+           END AS latest_status, cl.delivered_at, cl.expires_at, cl.last_name AS sort_last_name
+    FROM (
+        {branches}
+    ) cl
+    LEFT JOIN users u ON u.platform_id = $1 AND u.user_id = cl.user_id
+    WHERE (NOT $12::boolean OR cl.grant_id IS NOT NULL)
+      AND ($3 OR cl.user_id IN (SELECT user_id FROM group_learners)
+           OR ($11, cl.user_id) IN (SELECT certificate_id, user_id FROM path_scope_pairs))
+      AND {USER_FILTERS_SQL.format(u="u", learner="cl.user_id")}
+      AND {_LEARNER_SEARCH.format(u="u")}
+)"""
+
 
 _HISTORY_ROWS = f"""{_ONE_LEARNER_CTES},
 enrollment_rows AS (
@@ -151,26 +319,87 @@ _PATH_ROWS = """WITH rows AS (
       AND p.state_event_at IS NOT NULL
 )"""
 
-_LISTS = {
-    "certificates": (_CERTIFICATE_ROWS, "certificate_id", 13),
-    "learners": (_LEARNER_ROWS, "user_id", 14),
-    "history": (_HISTORY_ROWS, "history_id", 13),
-    "paths": (_PATH_ROWS, "path_id", 3),
-}
+
+@dataclass(frozen=True)
+class _List:
+    """How to build one list's SQL texts: its ``rows`` CTEs, row id, first page parameter,
+    sort keys and optional per-row columns (see :func:`_page`)."""
+
+    rows: str | Callable[[str, bool], str]
+    row_id: str
+    first_param: int
+    sorts: dict[str, SortKey]
+    per_row: str | None = None
+
+    def rows_sql(self, sort: str, descending: bool) -> str:
+        """The ``rows`` CTEs for this sort key and direction."""
+        return self.rows if isinstance(self.rows, str) else self.rows(sort, descending)
 
 
-LIST_SQL: dict[tuple[str, str], str] = {
-    (kind, f"{sign}{name}"): _page(rows, key, sign == "-", row_id, first)
-    for kind, (rows, row_id, first) in _LISTS.items()
-    for name, key in SORTS[kind].items()
-    for sign in ("", "-")
-}
-"""SQL per (list kind, sort): certificates bind $12 q, $13-$15 page; learners bind
-$11 certificate_id, $12 certified_only, $13 q, $14-$16 page; history binds $11
-certificate_id, $12 user_id, $13-$15 page; paths bind $1 platform_id, $2 certificate_id,
-$3-$5 page."""
+def _texts(lists: dict[str, _List]) -> dict[tuple[str, str], str]:
+    """The SQL text of every (list kind, sort) of ``lists``."""
+    return {
+        (kind, f"{sign}{name}"): _page(
+            spec.rows_sql(name, sign == "-"),
+            key,
+            sign == "-",
+            spec.row_id,
+            spec.first_param,
+            spec.per_row,
+        )
+        for kind, spec in lists.items()
+        for name, key in spec.sorts.items()
+        for sign in ("", "-")
+    }
 
-ACCESS_SQL = f"""{_ONE_LEARNER_CTES}
+
+LIST_SQL = _texts(
+    {
+        "certificates": _List(_CERTIFICATE_ROWS, "certificate_id", 13, SORTS["certificates"]),
+        "learners": _List(_LEARNER_ROWS, "user_id", 14, SORTS["learners"]),
+        "history": _List(_HISTORY_ROWS, "history_id", 13, SORTS["history"]),
+        "paths": _List(_PATH_ROWS, "path_id", 3, SORTS["paths"]),
+    }
+)
+"""SQL per (list kind, sort) over the normalized tables, exact at any ``as_of``: certificates
+bind $12 q, $13-$15 page; learners bind $11 certificate_id, $12 certified_only, $13 q,
+$14-$16 page; history binds $11 certificate_id, $12 user_id, $13-$15 page; paths bind
+$1 platform_id, $2 certificate_id, $3-$5 page."""
+
+SUMMARY_LIST_SQL = _texts(
+    {
+        "certificate_counters": _List(
+            _COUNTER_CERTIFICATE_ROWS,
+            "certificate_id",
+            13,
+            SORTS["certificates"],
+            _COUNTER_BREAKDOWN,
+        ),
+        "certificates": _List(
+            _certificate_rows(SUMMARY_SCOPE_CTES), "certificate_id", 13, SORTS["certificates"]
+        ),
+        "filtered_certificates": _List(
+            _FILTERED_CERTIFICATE_ROWS, "certificate_id", 13, SORTS["certificates"]
+        ),
+        "learners": _List(
+            lambda sort, descending: _summary_learner_rows(
+                None if sort != "last_name" else "DESC" if descending else "ASC"
+            ),
+            "user_id",
+            14,
+            {**SORTS["learners"], "last_name": SortKey("sort_last_name", "text")},
+        ),
+    }
+)
+"""SQL per (list kind, sort) reading the summary read models, with the parameters of
+:data:`LIST_SQL`; exact only when the platform's summary horizon is at or before ``as_of``
+(:data:`FRESHNESS_SQL`). ``certificate_counters`` is the certificate list of a platform admin
+without user filters. The learners' ``sort_last_name`` is ``coalesce(last_name, '')`` copied
+into the summary, so cursors are the same on both sides."""
+
+
+def _access_sql(scope_prefix: str) -> str:
+    return f"""{scope_prefix}
 SELECT ($3 OR EXISTS (SELECT 1 FROM role_groups) OR EXISTS (SELECT 1 FROM taught_paths)
         OR EXISTS (SELECT 1 FROM paths p WHERE p.platform_id = $1 AND NOT p.deleted
                    AND $2 = ANY (p.author_ids))) AS has_role,
@@ -180,8 +409,22 @@ SELECT ($3 OR EXISTS (SELECT 1 FROM role_groups) OR EXISTS (SELECT 1 FROM taught
            SELECT 1 FROM scoped_links
            WHERE certificate_id = $11 AND user_id = $12::text) AS learner_in_scope
 """
+
+
+ACCESS_SQL = _access_sql(_ONE_LEARNER_CTES)
 """Binds $1-$11 and $12 user_id (nullable): one row (has_role, certificate_in_scope,
 learner_in_scope) deciding 403/404 (SPEC.md §4, §5.3)."""
 
-WATERMARK_SQL = "SELECT data_as_of FROM watermarks WHERE platform_id = $1"
-"""The platform's projection watermark (SPEC.md §5.6); no row before its first event."""
+SUMMARY_ACCESS_SQL = _access_sql(scope_ctes("$12::text", summary=True))
+""":data:`ACCESS_SQL` reading the links from the summary (same parameters and row)."""
+
+FRESHNESS_SQL = """SELECT
+    (SELECT data_as_of FROM watermarks WHERE platform_id = $1) AS data_as_of,
+    $2::timestamptz >= coalesce(
+        (SELECT max(delivered_until) FROM summary_horizon WHERE platform_id = $1),
+        '-infinity') AS summary_exact"""
+"""Binds $1 platform_id, $2 as_of. ``data_as_of``: the platform's projection watermark
+(SPEC.md §5.6; NULL before its first event). ``summary_exact``: whether the summary read models
+answer at ``as_of`` exactly, i.e. no grant they hold is delivered after ``as_of`` (they hold
+every visible grant whatever its ``delivered_at``; docs/DECISIONS.md "Query API on the
+summaries")."""

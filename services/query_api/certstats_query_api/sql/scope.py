@@ -27,12 +27,17 @@ API's custom plans, NULL tests fold away at plan time). CTEs defined here:
 - ``links``: linked (certificate_id, user_id) pairs: ``enrolled``, ``certified`` and the most
   recent grant's ``delivered_at``, ``expires_at``, ``status`` (NULL when not certified). A
   FULL JOIN cannot be planned as a nested loop, which CTE row misestimates otherwise cause;
+- ``path_scope_pairs``: (certificate, learner) pairs of the visible enrollments in sessions
+  of ``my_paths``;
 - ``scoped_links``: the links inside the requester's scope;
 - ``population_links``: the scoped links of learners matching the user filters, with the
   learner's ``first_name``, ``last_name`` and ``email`` (one join of ``users``);
 - ``scope_certificates``: the certificates in scope.
 
 A group known only from references (no row) counts as a non-deleted root group.
+
+The summary prefix (``scope_ctes(summary=True)``) reads ``links`` from the projector's
+``certificate_learners`` instead of the five CTEs computing them; the other CTEs are the same.
 """
 
 from __future__ import annotations
@@ -51,7 +56,107 @@ _NOT_DELETED_GROUP = """NOT EXISTS (
         WHERE dg.platform_id = $1 AND dg.group_id = {col} AND dg.deleted)"""
 
 
-def scope_ctes(learner: str = "NULL") -> str:
+USER_STATUSES_SQL = "(CASE WHEN $9 = 'all' THEN ARRAY['active', 'deleted'] ELSE ARRAY[$9] END)"
+"""The user statuses ``$9`` selects, as a ``text[]`` (a constant under custom plans), so that
+``user_status = ANY (...)`` reads the summary indexes led by ``user_status``."""
+
+USER_FIELD_FILTERS_SQL = """($5::timestamptz IS NULL OR {u}.registered_at >= $5)
+      AND ($6::timestamptz IS NULL OR {u}.registered_at < $6)
+      AND ($8::jsonb IS NULL OR NOT EXISTS (
+          SELECT 1 FROM jsonb_each($8::jsonb) AS cf (name, wanted)
+          WHERE NOT coalesce(cf.wanted ? ({u}.custom_fields ->> cf.name), false)))"""
+"""The population's registration date and custom field filters $5, $6, $8 (SPEC.md §5):
+format ``u`` with the alias of the learner's ``users`` row (outer-joined)."""
+
+USER_FILTERS_SQL = (
+    USER_FIELD_FILTERS_SQL
+    + """
+      AND ($7::text[] IS NULL OR EXISTS (
+          SELECT 1 FROM group_memberships m JOIN filter_groups f USING (group_id)
+          WHERE m.platform_id = $1 AND m.user_id = {learner}))"""
+)
+"""Every user filter of the population, $5-$8: :data:`USER_FIELD_FILTERS_SQL` and the groups
+$7; also format ``learner`` with the SQL of the learner's user_id."""
+
+_NORMALIZED_LINKS = """
+granting_sessions AS (
+    SELECT s.session_id, s.name AS session_name, s.starts_at, s.archived,
+           p.path_id, p.name AS path_name, p.certificate_id
+    FROM path_sessions s
+    JOIN paths p ON p.platform_id = s.platform_id AND p.path_id = s.path_id
+                AND NOT p.deleted AND p.state_event_at IS NOT NULL
+    JOIN known_certificates kc ON kc.certificate_id = p.certificate_id
+    WHERE s.platform_id = $1 AND NOT s.deleted AND s.state_event_at IS NOT NULL
+      AND ($11::text IS NULL OR p.certificate_id = $11)
+),
+cert_enrollments AS (
+    SELECT e.enrollment_id, e.user_id, e.enrolled_at, e.automatic_reenrollment, e.path_status,
+           gs.*
+    FROM enrollments e JOIN granting_sessions gs ON gs.session_id = e.session_id
+    WHERE e.platform_id = $1 AND NOT e.deleted AND {only_e}
+),
+cert_grants AS (
+    SELECT g.grant_id, g.certificate_id, g.user_id, g.enrollment_id, g.session_id,
+           g.delivered_at, g.expires_at
+    FROM certificate_grants g JOIN known_certificates kc USING (certificate_id)
+    WHERE g.platform_id = $1 AND NOT g.revoked AND g.delivered_at <= $4
+      AND ($11::text IS NULL OR g.certificate_id = $11) AND {only_g}
+      AND NOT EXISTS (
+          SELECT 1 FROM enrollments e
+          LEFT JOIN path_sessions s ON s.platform_id = $1 AND s.session_id = e.session_id
+          LEFT JOIN paths p ON p.platform_id = $1 AND p.path_id = s.path_id
+          WHERE e.platform_id = $1 AND e.enrollment_id = g.enrollment_id
+            AND (e.deleted OR coalesce(s.deleted, false) OR coalesce(p.deleted, false)))
+      AND NOT EXISTS (
+          SELECT 1 FROM path_sessions s
+          LEFT JOIN paths p ON p.platform_id = $1 AND p.path_id = s.path_id
+          WHERE s.platform_id = $1 AND s.session_id = g.session_id
+            AND (s.deleted OR coalesce(p.deleted, false)))
+),
+enrolled_pairs AS (
+    SELECT certificate_id, user_id, bool_or(NOT archived) AS enrolled
+    FROM cert_enrollments GROUP BY certificate_id, user_id
+),
+latest_grants AS (
+    SELECT DISTINCT ON (g.certificate_id COLLATE "C", g.user_id COLLATE "C")
+           g.certificate_id, g.user_id, g.delivered_at, g.expires_at,
+           {status_g} AS status
+    FROM cert_grants g
+    ORDER BY g.certificate_id COLLATE "C", g.user_id COLLATE "C",
+             {recency_g}
+),
+links AS (
+    SELECT coalesce(e.certificate_id, g.certificate_id) AS certificate_id,
+           coalesce(e.user_id, g.user_id) AS user_id,
+           coalesce(e.enrolled, false) AS enrolled, g.user_id IS NOT NULL AS certified,
+           g.delivered_at, g.expires_at, g.status
+    FROM enrolled_pairs e
+    FULL JOIN latest_grants g ON g.certificate_id = e.certificate_id AND g.user_id = e.user_id
+),
+path_scope_pairs AS (
+    SELECT DISTINCT ce.certificate_id, ce.user_id
+    FROM cert_enrollments ce JOIN my_paths mp USING (path_id)
+)"""
+
+_SUMMARY_LINKS = """
+links AS NOT MATERIALIZED (
+    SELECT cl.certificate_id, cl.user_id, cl.enrolled, cl.grant_id IS NOT NULL AS certified,
+           cl.delivered_at, cl.expires_at,
+           CASE WHEN cl.grant_id IS NOT NULL THEN {status_cl} END AS status
+    FROM certificate_learners cl
+    WHERE cl.platform_id = $1 AND ($11::text IS NULL OR cl.certificate_id = $11) AND {only_cl}
+),
+path_scope_pairs AS (
+    SELECT mp.certificate_id, e.user_id
+    FROM my_paths mp
+    JOIN path_sessions s ON s.platform_id = $1 AND s.path_id = mp.path_id
+                        AND NOT s.deleted AND s.state_event_at IS NOT NULL
+    JOIN enrollments e ON e.platform_id = $1 AND e.session_id = s.session_id AND NOT e.deleted
+    WHERE ($11::text IS NULL OR mp.certificate_id = $11) AND {only_e}
+)"""
+
+
+def scope_ctes(learner: str = "NULL", *, summary: bool = False) -> str:
     """The ``WITH RECURSIVE ...`` prefix; append the final ``SELECT`` of a query to it.
 
     ``learner``: SQL of a text parameter naming the one learner the query is about (e.g.
@@ -59,8 +164,23 @@ def scope_ctes(learner: str = "NULL") -> str:
     ``cert_enrollments`` and ``cert_grants`` (hence the links) only hold that learner's rows;
     use it only when the query reads nothing else (the certificate's scope check still holds:
     a learner in scope is linked, which puts the certificate in scope).
+
+    ``summary``: read ``links`` from the ``certificate_learners`` summary (one row per linked
+    pair, maintained by the projector) instead of computing them from the normalized tables.
+    Exact only when no visible grant is delivered after ``as_of`` (docs/DECISIONS.md "Query API
+    on the summaries"); the summary prefix has no ``granting_sessions``, ``cert_enrollments``,
+    ``cert_grants``, ``enrolled_pairs`` nor ``latest_grants``. Its ``links`` CTE is not
+    materialized, so each reader's conditions reach the summary's indexes.
     """
     only_learner = f"({learner} IS NULL OR {{alias}}.user_id = {learner})"
+    links = (_SUMMARY_LINKS if summary else _NORMALIZED_LINKS).format(
+        only_e=only_learner.format(alias="e"),
+        only_g=only_learner.format(alias="g"),
+        only_cl=only_learner.format(alias="cl"),
+        status_g=STATUS_SQL.format(g="g"),
+        status_cl=STATUS_SQL.format(g="cl"),
+        recency_g=GRANT_RECENCY_SQL.format(g="g"),
+    )
     return f"""
 WITH RECURSIVE
 role_groups (group_id) AS (
@@ -97,65 +217,7 @@ known_certificates AS (
     SELECT c.certificate_id, c.title, c.owner_group_id, c.validity_months FROM certificates c
     WHERE c.platform_id = $1 AND NOT c.deleted AND c.state_event_at IS NOT NULL
       AND ($11::text IS NULL OR c.certificate_id = $11)
-),
-granting_sessions AS (
-    SELECT s.session_id, s.name AS session_name, s.starts_at, s.archived,
-           p.path_id, p.name AS path_name, p.certificate_id
-    FROM path_sessions s
-    JOIN paths p ON p.platform_id = s.platform_id AND p.path_id = s.path_id
-                AND NOT p.deleted AND p.state_event_at IS NOT NULL
-    JOIN known_certificates kc ON kc.certificate_id = p.certificate_id
-    WHERE s.platform_id = $1 AND NOT s.deleted AND s.state_event_at IS NOT NULL
-      AND ($11::text IS NULL OR p.certificate_id = $11)
-),
-cert_enrollments AS (
-    SELECT e.enrollment_id, e.user_id, e.enrolled_at, e.automatic_reenrollment, e.path_status,
-           gs.*
-    FROM enrollments e JOIN granting_sessions gs ON gs.session_id = e.session_id
-    WHERE e.platform_id = $1 AND NOT e.deleted AND {only_learner.format(alias="e")}
-),
-cert_grants AS (
-    SELECT g.grant_id, g.certificate_id, g.user_id, g.enrollment_id, g.session_id,
-           g.delivered_at, g.expires_at
-    FROM certificate_grants g JOIN known_certificates kc USING (certificate_id)
-    WHERE g.platform_id = $1 AND NOT g.revoked AND g.delivered_at <= $4
-      AND ($11::text IS NULL OR g.certificate_id = $11) AND {only_learner.format(alias="g")}
-      AND NOT EXISTS (
-          SELECT 1 FROM enrollments e
-          LEFT JOIN path_sessions s ON s.platform_id = $1 AND s.session_id = e.session_id
-          LEFT JOIN paths p ON p.platform_id = $1 AND p.path_id = s.path_id
-          WHERE e.platform_id = $1 AND e.enrollment_id = g.enrollment_id
-            AND (e.deleted OR coalesce(s.deleted, false) OR coalesce(p.deleted, false)))
-      AND NOT EXISTS (
-          SELECT 1 FROM path_sessions s
-          LEFT JOIN paths p ON p.platform_id = $1 AND p.path_id = s.path_id
-          WHERE s.platform_id = $1 AND s.session_id = g.session_id
-            AND (s.deleted OR coalesce(p.deleted, false)))
-),
-enrolled_pairs AS (
-    SELECT certificate_id, user_id, bool_or(NOT archived) AS enrolled
-    FROM cert_enrollments GROUP BY certificate_id, user_id
-),
-latest_grants AS (
-    SELECT DISTINCT ON (g.certificate_id COLLATE "C", g.user_id COLLATE "C")
-           g.certificate_id, g.user_id, g.delivered_at, g.expires_at,
-           {STATUS_SQL.format(g="g")} AS status
-    FROM cert_grants g
-    ORDER BY g.certificate_id COLLATE "C", g.user_id COLLATE "C",
-             {GRANT_RECENCY_SQL.format(g="g")}
-),
-links AS (
-    SELECT coalesce(e.certificate_id, g.certificate_id) AS certificate_id,
-           coalesce(e.user_id, g.user_id) AS user_id,
-           coalesce(e.enrolled, false) AS enrolled, g.user_id IS NOT NULL AS certified,
-           g.delivered_at, g.expires_at, g.status
-    FROM enrolled_pairs e
-    FULL JOIN latest_grants g ON g.certificate_id = e.certificate_id AND g.user_id = e.user_id
-),
-path_scope_pairs AS (
-    SELECT DISTINCT ce.certificate_id, ce.user_id
-    FROM cert_enrollments ce JOIN my_paths mp USING (path_id)
-),
+),{links},
 scoped_links AS (
     SELECT l.* FROM links l
     WHERE $3
@@ -166,14 +228,7 @@ population_links AS (
     SELECT sl.*, u.first_name, u.last_name, u.email FROM scoped_links sl
     LEFT JOIN users u ON u.platform_id = $1 AND u.user_id = sl.user_id
     WHERE ($9 = 'all' OR u.status = $9 OR (u.status IS NULL AND $9 = 'active'))
-      AND ($5::timestamptz IS NULL OR u.registered_at >= $5)
-      AND ($6::timestamptz IS NULL OR u.registered_at < $6)
-      AND ($7::text[] IS NULL OR EXISTS (
-          SELECT 1 FROM group_memberships m JOIN filter_groups f USING (group_id)
-          WHERE m.platform_id = $1 AND m.user_id = sl.user_id))
-      AND ($8::jsonb IS NULL OR NOT EXISTS (
-          SELECT 1 FROM jsonb_each($8::jsonb) AS cf (name, wanted)
-          WHERE NOT coalesce(cf.wanted ? (u.custom_fields ->> cf.name), false)))
+      AND {USER_FILTERS_SQL.format(u="u", learner="sl.user_id")}
 ),
 scope_certificates AS (
     SELECT kc.* FROM known_certificates kc
@@ -189,3 +244,6 @@ scope_certificates AS (
 
 SCOPE_CTES = scope_ctes()
 """The prefix of queries about every learner (see :func:`scope_ctes`)."""
+
+SUMMARY_SCOPE_CTES = scope_ctes(summary=True)
+"""The prefix of queries about every learner reading the summary (see :func:`scope_ctes`)."""
