@@ -216,27 +216,30 @@ catalog facts are scanned once and hashed. So the plan does not depend on statis
 generation has none, and the estimated joins then took seconds per batch. The rules are those
 of ``LINKED_PAIRS_SQL``, which applies them set-based to every learner."""
 
+def _changed(table: str, id_column: str, state: str, first_param: int) -> str:
+    """``SELECT (platform_id, <id_column>)`` of the entities of ``table`` (``"<name> <alias>"``)
+    given as parameters ``$first_param`` .. ``+2`` (platform ids, ids, states read before the
+    handlers) whose link-deciding ``state`` (SQL over the alias) differs now."""
+    alias = table.split()[1]
+    a, b, c = first_param, first_param + 1, first_param + 2
+    return f"""SELECT b.platform_id, b.id AS {id_column}
+    FROM unnest(${a}::text[], ${b}::text[], ${c}::text[]) AS b (platform_id, id, state)
+    LEFT JOIN {table} ON {alias}.platform_id = b.platform_id AND {alias}.{id_column} = b.id
+    WHERE b.state IS DISTINCT FROM {state}"""
+
+
 _CHANGED_CATALOG_CTES = f"""
 certificates_changed AS (
-    SELECT b.platform_id, b.id AS certificate_id
-    FROM unnest($4::text[], $5::text[], $6::text[]) AS b (platform_id, id, state)
-    LEFT JOIN certificates c ON c.platform_id = b.platform_id AND c.certificate_id = b.id
-    WHERE b.state IS DISTINCT FROM {CERTIFICATE_STATE}
+    {_changed("certificates c", "certificate_id", CERTIFICATE_STATE, 4)}
 ),
 paths_changed AS (
-    SELECT b.platform_id, b.id AS path_id
-    FROM unnest($7::text[], $8::text[], $9::text[]) AS b (platform_id, id, state)
-    LEFT JOIN paths p ON p.platform_id = b.platform_id AND p.path_id = b.id
-    WHERE b.state IS DISTINCT FROM {PATH_STATE}
+    {_changed("paths p", "path_id", PATH_STATE, 7)}
     UNION
     SELECT p.platform_id, p.path_id FROM certificates_changed cc
     JOIN paths p ON p.platform_id = cc.platform_id AND p.certificate_id = cc.certificate_id
 ),
 sessions_changed AS (
-    SELECT b.platform_id, b.id AS session_id
-    FROM unnest($10::text[], $11::text[], $12::text[]) AS b (platform_id, id, state)
-    LEFT JOIN path_sessions s ON s.platform_id = b.platform_id AND s.session_id = b.id
-    WHERE b.state IS DISTINCT FROM {SESSION_STATE}
+    {_changed("path_sessions s", "session_id", SESSION_STATE, 10)}
     UNION
     SELECT s.platform_id, s.session_id FROM paths_changed pc
     JOIN path_sessions s ON s.platform_id = pc.platform_id AND s.path_id = pc.path_id
