@@ -30,6 +30,7 @@ from bench.projector_throughput import (
     publish,
 )
 from bench.synthetic import synthetic_stream
+from certstats_projector.projection.summary_sql import SUMMED_COUNTERS_SQL
 from certstats_projector.rebuild import RebuildProgress, RebuildResult, rebuild
 from certstats_projector.settings import ProjectorSettings
 
@@ -52,15 +53,20 @@ async def rebuild_rate(settings: ProjectorSettings, batch: int) -> tuple[float, 
 
 
 async def row_counts(database_url: str, schema: str) -> dict[str, int]:
-    """Rows per table of ``schema`` except the migrations log (names from the catalog)."""
+    """Rows per table of ``schema`` (names from the catalog); the summary counters summed over
+    their writer slots (which depend on the commit lanes); not the migrations log nor the
+    per-slot ``summary_horizon``."""
     conn = await asyncpg.connect(database_url)
     try:
         tables = [r["tablename"] for r in await conn.fetch(TABLES_SQL, schema)]
-        return {
-            t: await conn.fetchval(f"SELECT count(*) FROM {schema}.{t}")
-            for t in tables
-            if t != "schema_migrations"
-        }
+        counted = {}
+        for table in tables:
+            if table in ("schema_migrations", "summary_horizon"):
+                continue
+            rows = SUMMED_COUNTERS_SQL.get(table, f"SELECT * FROM {{schema}}.{table}")
+            query = f"SELECT count(*) FROM ({rows.format(schema=schema)}) AS r"
+            counted[table] = await conn.fetchval(query)
+        return counted
     finally:
         await conn.close()
 

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from certstats_contracts.envelope import DomainEvent, MalformedEvent, UnknownEventType, parse_event
 from certstats_projector import generations
 from certstats_projector.projection import apply_batch
+from certstats_projector.projection.summary_sql import SUMMED_COUNTERS_SQL
 from certstats_projector.settings import ProjectorSettings
 
 READ_MODEL_TABLES = (
@@ -29,19 +30,6 @@ READ_MODEL_TABLES = (
     "watermarks",
     "certificate_learners",
 )
-SUMMED_COUNTERS_SQL = {
-    "certificate_stats": (
-        "SELECT platform_id, certificate_id, user_status, sum(linked), sum(certified),"
-        " sum(enrolled) FROM {schema}.certificate_stats GROUP BY 1, 2, 3"
-        " HAVING sum(linked) <> 0 OR sum(certified) <> 0 OR sum(enrolled) <> 0"
-    ),
-    "certificate_expiry": (
-        "SELECT platform_id, certificate_id, user_status, expires_on, sum(learners)"
-        " FROM {schema}.certificate_expiry GROUP BY 1, 2, 3, 4 HAVING sum(learners) <> 0"
-    ),
-}
-"""The summary counters summed over their slots, zero counts left out (slots depend on which
-commit lane applied what)."""
 Message = tuple[bytes | None, bytes]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,7 +118,7 @@ async def _main(
         _out.print(f"export TOKEN={token}", soft_wrap=True)
         _out.print(
             "Tokens for other roles (e.g. the coach of the London region):\n"
-            f"certstats token --secret {secret} --platform-id {DEMO_PLATFORM}"
+            f"{_invoked_as()} token --secret {secret} --platform-id {DEMO_PLATFORM}"
             " --sub ou-coach-london-region",
             soft_wrap=True,
         )
@@ -205,3 +207,10 @@ def _print_curls(base_url: str, as_of: str, certificate: str, learner: str) -> N
                 f"?as_of={as_of}'",
                 soft_wrap=True,
             )
+
+
+def _invoked_as() -> str:
+    """The command this CLI was started with (``.venv/bin/certstats`` when typed so), for
+    commands to copy and paste from the same directory; plain ``certstats`` otherwise."""
+    command = sys.argv[0]
+    return shlex.quote(command) if Path(command).name == "certstats" else "certstats"

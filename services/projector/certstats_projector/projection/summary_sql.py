@@ -216,6 +216,7 @@ catalog facts are scanned once and hashed. So the plan does not depend on statis
 generation has none, and the estimated joins then took seconds per batch. The rules are those
 of ``LINKED_PAIRS_SQL``, which applies them set-based to every learner."""
 
+
 def _changed(table: str, id_column: str, state: str, first_param: int) -> str:
     """``SELECT (platform_id, <id_column>)`` of the entities of ``table`` (``"<name> <alias>"``)
     given as parameters ``$first_param`` .. ``+2`` (platform ids, ids, states read before the
@@ -382,3 +383,17 @@ WHERE delivered_at IS NOT NULL GROUP BY platform_id
 """,
 )
 """Statements recomputing every summary from scratch (slot 0), in order."""
+
+SUMMED_COUNTERS_SQL = {
+    "certificate_stats": (
+        "SELECT platform_id, certificate_id, user_status, sum(linked), sum(certified),"
+        " sum(enrolled) FROM {schema}.certificate_stats GROUP BY 1, 2, 3"
+        " HAVING sum(linked) <> 0 OR sum(certified) <> 0 OR sum(enrolled) <> 0"
+    ),
+    "certificate_expiry": (
+        "SELECT platform_id, certificate_id, user_status, expires_on, sum(learners)"
+        " FROM {schema}.certificate_expiry GROUP BY 1, 2, 3, 4 HAVING sum(learners) <> 0"
+    ),
+}
+"""The summary counters summed over their slots, zero counts left out (slots depend on which
+commit lane applied what)."""
