@@ -114,21 +114,41 @@ async def infrastructure() -> AsyncIterator[tuple[str, str]]:
             if database is None:
                 pg_dir = Path(tempfile.mkdtemp()) / "pgdata"
                 database = stack.enter_context(local_infra.postgres_server(pg_dir))
-            yield database, bootstrap or broker.bootstrap_servers  # type: ignore[union-attr]
+            try:
+                yield database, bootstrap or broker.bootstrap_servers  # type: ignore[union-attr]
+            finally:
+                await _drop_scratch_databases(database)
     finally:
         if broker is not None:
             broker.stop()
 
 
+_SCRATCH_DATABASES: list[str] = []
+"""Databases :func:`fresh_database` created in this process, dropped when
+:func:`infrastructure` exits."""
+
+
 async def fresh_database(admin_dsn: str) -> str:
-    """Create an empty database for this run; returns its DSN."""
+    """Create an empty database for this run (dropped when :func:`infrastructure` exits);
+    returns its DSN."""
     name = f"certstats_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+    _SCRATCH_DATABASES.append(name)
     return f"{admin_dsn.rpartition('/')[0]}/{name}"
+
+
+async def _drop_scratch_databases(admin_dsn: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        while _SCRATCH_DATABASES:
+            name = _SCRATCH_DATABASES.pop()
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 async def fresh_topic(bootstrap: str, partitions: int) -> str:
