@@ -197,6 +197,7 @@ async def _replay_and_promote(
         await replayer.assign(partitions)
         reporter.resumed_from = replayer.done
         await _catch_up(pool, replayer, settings.topics, reporter, tail_max or batch_max_records)
+        await _analyze(pool, reporter.schema)
         return await _promote(pool, replayer, settings.topics, reporter)
     finally:
         await consumer.stop()
@@ -216,6 +217,16 @@ async def _catch_up(
         if replayer.remaining(targets) <= tail_max:
             return
         await replayer.replay_to(targets)
+
+
+async def _analyze(pool: asyncpg.Pool, schema: str) -> None:
+    """Collect the planner statistics of the building generation before it goes live: its
+    tables were filled faster than autovacuum looks, and the live projector's and the API's
+    statements would otherwise plan on guesses for a while after the promotion."""
+    async with pooled(pool) as conn:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+        for row in tables:
+            await conn.execute(f'ANALYZE "{schema}"."{row["tablename"]}"')
 
 
 async def _live_offsets(pool: asyncpg.Pool, topics: Sequence[str]) -> Offsets:
