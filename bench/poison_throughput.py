@@ -20,17 +20,16 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 
 from bench.projector_throughput import (
-    fresh_database,
     fresh_topic,
     infrastructure,
     projector_rate,
     publish,
+    scratch_settings,
 )
 from bench.synthetic import Message, synthetic_stream
 from certstats_contracts.envelope import MalformedEvent, UnknownEventType, parse_event
 from certstats_projector import generations
 from certstats_projector.dlq import dlq_topic
-from certstats_projector.settings import ProjectorSettings
 
 
 def poison(good: Message, n: int) -> Message:
@@ -93,13 +92,7 @@ async def run(
     """Publish and project ``messages``; returns (events/s, database DSN, topic)."""
     topic = await fresh_topic(bootstrap, args.partitions)
     await publish(bootstrap, topic, messages, "gzip")
-    settings = ProjectorSettings(
-        database_url=await fresh_database(admin_dsn),
-        kafka_bootstrap_servers=bootstrap,
-        topics=[topic],
-        consumer_group=f"bench-{topic}",
-        http_port=None,
-    )
+    settings = await scratch_settings(admin_dsn, bootstrap, topic)
     rate, _ = await projector_rate(settings, len(messages))
     return rate, settings.database_url, topic
 

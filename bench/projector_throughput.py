@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -151,6 +152,21 @@ async def _drop_scratch_databases(admin_dsn: str) -> None:
         await conn.close()
 
 
+async def scratch_settings(
+    admin_dsn: str, bootstrap: str, topic: str, **overrides: Any
+) -> ProjectorSettings:
+    """Projector settings of a benchmark run: a fresh database (:func:`fresh_database`), the
+    run's ``topic`` and consumer group, no ops HTTP server; ``overrides`` set other fields."""
+    return ProjectorSettings(
+        database_url=await fresh_database(admin_dsn),
+        kafka_bootstrap_servers=bootstrap,
+        topics=[topic],
+        consumer_group=f"bench-{topic}",
+        http_port=None,
+        **overrides,
+    )
+
+
 async def fresh_topic(bootstrap: str, partitions: int) -> str:
     """Create a topic for this run; returns its name."""
     topic = f"bench.events.{uuid.uuid4().hex[:8]}"
@@ -172,14 +188,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"published {len(messages):,} events: {produce:,.0f} ev/s ({args.compression})")
         raw = await raw_consume_rate(bootstrap, topic, args.partitions, len(messages))
         print(f"(a) raw consume + JSON decode: {raw:,.0f} ev/s")
-        settings = ProjectorSettings(
-            database_url=await fresh_database(admin_dsn),
-            kafka_bootstrap_servers=bootstrap,
-            topics=[topic],
-            consumer_group=f"bench-{topic}",
-            batch_max_records=args.batch,
-            http_port=None,
-        )
+        settings = await scratch_settings(admin_dsn, bootstrap, topic, batch_max_records=args.batch)
         applied, wall = await projector_rate(settings, len(messages))
         print(f"(b) projector, first commit to caught up: {applied:,.0f} ev/s (wall {wall:.1f} s)")
         print(f"b/a = {applied / raw:.2f}   targets: b >= 50,000 ev/s, b/a >= 0.35")

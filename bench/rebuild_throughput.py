@@ -23,11 +23,11 @@ import time
 import asyncpg
 
 from bench.projector_throughput import (
-    fresh_database,
     fresh_topic,
     infrastructure,
     projector_rate,
     publish,
+    scratch_settings,
 )
 from bench.synthetic import synthetic_stream
 from certstats_projector.projection.summary_sql import SUMMED_COUNTERS_SQL
@@ -78,13 +78,7 @@ async def main(args: argparse.Namespace) -> None:
         topic = await fresh_topic(bootstrap, args.partitions)
         produce = await publish(bootstrap, topic, messages, args.compression)
         print(f"published {len(messages):,} events: {produce:,.0f} ev/s ({args.compression})")
-        settings = ProjectorSettings(
-            database_url=await fresh_database(admin_dsn),
-            kafka_bootstrap_servers=bootstrap,
-            topics=[topic],
-            consumer_group=f"bench-{topic}",
-            http_port=None,
-        )
+        settings = await scratch_settings(admin_dsn, bootstrap, topic)
         live, wall = await projector_rate(settings, len(messages))
         print(
             f"(a) live projector, first commit to caught up: {live:,.0f} ev/s (wall {wall:.1f} s)"
