@@ -1,6 +1,7 @@
 """Contract v1: parsing rules of SPEC.md section 3 and drift of the committed documents."""
 
 import json
+from datetime import UTC
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -120,7 +121,7 @@ def test_instants_get_the_same_verdict_from_json_and_from_python(
     value: object, accepted: bool
 ) -> None:
     """JSON input is validated natively, Python values by the Python validators: the
-    verdicts must agree (SPEC.md section 2, "Time")."""
+    verdicts must agree (SPEC.md section 2, "Time"), and instants from JSON come in UTC."""
     verdicts = []
     for validate in (
         lambda: _INSTANT.validate_json(json.dumps(value)),
@@ -132,6 +133,7 @@ def test_instants_get_the_same_verdict_from_json_and_from_python(
             verdicts.append(None)
     assert [v is not None for v in verdicts] == [accepted, accepted]
     assert verdicts[0] == verdicts[1]
+    assert verdicts[0] is None or verdicts[0].tzinfo is UTC
 
 
 def test_unknown_type_is_distinguished_from_malformed() -> None:
