@@ -18,8 +18,8 @@ from .sql import Row, execute_rows, final_flag_sql
 UPSERT_CERTIFICATE_STATE_SQL = """
 INSERT INTO certificates AS c (platform_id, certificate_id, title, owner_group_id,
                                validity_months, state_event_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[],
-                     $6::timestamptz[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                     $5::integer[], $6::timestamptz[])
 ON CONFLICT (platform_id, certificate_id) DO UPDATE
 SET title = EXCLUDED.title, owner_group_id = EXCLUDED.owner_group_id,
     validity_months = EXCLUDED.validity_months, state_event_at = EXCLUDED.state_event_at
@@ -32,7 +32,8 @@ UPSERT_PATH_STATE_SQL = """
 INSERT INTO paths AS p (platform_id, path_id, name, certificate_id, author_ids, state_event_at)
 SELECT platform_id, path_id, name, certificate_id,
        ARRAY(SELECT jsonb_array_elements_text(author_ids::jsonb)), state_event_at
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+            $5::text::text[], $6::timestamptz[])
      AS i(platform_id, path_id, name, certificate_id, author_ids, state_event_at)
 ON CONFLICT (platform_id, path_id) DO UPDATE
 SET name = EXCLUDED.name, certificate_id = EXCLUDED.certificate_id,

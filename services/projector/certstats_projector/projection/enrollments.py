@@ -28,8 +28,9 @@ UPSERT_ENROLLMENT_STATE_SQL = """
 INSERT INTO enrollments AS e (platform_id, enrollment_id, user_id, session_id, enrolled_at,
                               method, automatic_reenrollment, previous_enrollment_id,
                               state_event_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                     $6::text[], $7::boolean[], $8::text[], $9::timestamptz[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                     $5::timestamptz[],
+                     $6::text::text[], $7::boolean[], $8::text::text[], $9::timestamptz[])
 ON CONFLICT (platform_id, enrollment_id) DO UPDATE
 SET user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
     enrolled_at = EXCLUDED.enrolled_at, method = EXCLUDED.method,
@@ -42,7 +43,8 @@ WHERE e.state_event_at IS NULL OR e.state_event_at <= EXCLUDED.state_event_at
 UPSERT_PATH_STATUS_SQL = """
 INSERT INTO enrollments AS e (platform_id, enrollment_id, user_id, path_status,
                               path_status_changed_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                     $5::timestamptz[])
 ON CONFLICT (platform_id, enrollment_id) DO UPDATE
 SET path_status = EXCLUDED.path_status,
     path_status_changed_at = EXCLUDED.path_status_changed_at

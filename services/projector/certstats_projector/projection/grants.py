@@ -18,8 +18,9 @@ UPSERT_GRANT_STATE_SQL = """
 INSERT INTO certificate_grants AS g (platform_id, grant_id, certificate_id, user_id,
                                      enrollment_id, session_id, delivered_at, expires_at,
                                      state_event_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                     $5::text::text[], $6::text::text[], $7::timestamptz[], $8::timestamptz[],
+                     $9::timestamptz[])
 ON CONFLICT (platform_id, grant_id) DO UPDATE
 SET certificate_id = EXCLUDED.certificate_id, user_id = EXCLUDED.user_id,
     enrollment_id = EXCLUDED.enrollment_id, session_id = EXCLUDED.session_id,

@@ -18,7 +18,8 @@ from .sql import execute_rows, final_flag_sql
 
 UPSERT_GROUP_STATE_SQL = """
 INSERT INTO groups AS g (platform_id, group_id, name, parent_group_id, state_event_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                     $5::timestamptz[])
 ON CONFLICT (platform_id, group_id) DO UPDATE
 SET name = EXCLUDED.name, parent_group_id = EXCLUDED.parent_group_id,
     state_event_at = EXCLUDED.state_event_at
@@ -29,8 +30,8 @@ DELETE_GROUPS_SQL = final_flag_sql("groups", "group_id")
 
 UPSERT_GROUP_ROLES_SQL = """
 INSERT INTO group_roles AS r (platform_id, group_id, user_id, role, granted, role_event_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[],
-                     $6::timestamptz[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                     $5::boolean[], $6::timestamptz[])
 ON CONFLICT (platform_id, group_id, user_id, role) DO UPDATE
 SET granted = EXCLUDED.granted, role_event_at = EXCLUDED.role_event_at
 WHERE r.role_event_at <= EXCLUDED.role_event_at

@@ -30,7 +30,7 @@ USER_REFERENCING_TYPES = (
 
 ENSURE_USERS_SQL = """
 INSERT INTO users (platform_id, user_id)
-SELECT * FROM unnest($1::text[], $2::text[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[])
 ON CONFLICT DO NOTHING
 """
 

@@ -24,8 +24,9 @@ INSERT INTO path_sessions AS s (platform_id, session_id, path_id, name, starts_a
 SELECT platform_id, session_id, path_id, name, starts_at, ends_at,
        ARRAY(SELECT jsonb_array_elements_text(instructor_ids::jsonb)),
        automatic_reenrollment, state_event_at
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-            $6::timestamptz[], $7::text[], $8::boolean[], $9::timestamptz[])
+FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+            $5::timestamptz[],
+            $6::timestamptz[], $7::text::text[], $8::boolean[], $9::timestamptz[])
      AS i(platform_id, session_id, path_id, name, starts_at, ends_at, instructor_ids,
           automatic_reenrollment, state_event_at)
 ON CONFLICT (platform_id, session_id) DO UPDATE
@@ -38,7 +39,7 @@ WHERE s.state_event_at IS NULL OR s.state_event_at <= EXCLUDED.state_event_at
 
 UPSERT_SESSION_ARCHIVE_SQL = """
 INSERT INTO path_sessions AS s (platform_id, session_id, archived, archive_event_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::boolean[], $4::timestamptz[])
 ON CONFLICT (platform_id, session_id) DO UPDATE
 SET archived = EXCLUDED.archived, archive_event_at = EXCLUDED.archive_event_at
 WHERE s.archive_event_at IS NULL OR s.archive_event_at <= EXCLUDED.archive_event_at

@@ -11,16 +11,18 @@ import asyncpg
 
 from certstats_contracts.envelope import DomainEvent
 
-from .sql import execute_rows
+from .sql import execute_rows, parameters
 
 RECORD_NEW_SQL = """
-INSERT INTO applied_events (platform_id, event_id) SELECT * FROM unnest($1::text[], $2::text[])
+INSERT INTO applied_events (platform_id, event_id)
+SELECT * FROM unnest($1::text::text[], $2::text::text[])
 """
 """Records ids expected to be new; fails on the primary key if one was applied before."""
 
 RECORD_APPLIED_SQL = """
 WITH batch AS (
-    SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS b(platform_id, event_id, n)
+    SELECT * FROM unnest($1::text::text[], $2::text::text[])
+                  WITH ORDINALITY AS b(platform_id, event_id, n)
 ), recorded AS (
     INSERT INTO applied_events (platform_id, event_id)
     SELECT platform_id, event_id FROM batch
@@ -37,14 +39,14 @@ usually empty, so a batch of new events costs no per-row result decoding)."""
 
 ADVANCE_OFFSETS_SQL = """
 INSERT INTO consumer_offsets AS o (topic, partition, next_offset)
-SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])
+SELECT * FROM unnest($1::text::text[], $2::integer[], $3::bigint[])
 ON CONFLICT (topic, partition) DO UPDATE
 SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset), updated_at = now()
 """
 
 ADVANCE_WATERMARKS_SQL = """
 INSERT INTO watermarks AS w (platform_id, data_as_of, applied_events)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
+SELECT * FROM unnest($1::text::text[], $2::timestamptz[], $3::bigint[])
 ON CONFLICT (platform_id) DO UPDATE
 SET data_as_of = GREATEST(w.data_as_of, EXCLUDED.data_as_of),
     applied_events = w.applied_events + EXCLUDED.applied_events
@@ -67,7 +69,8 @@ async def keep_new(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> l
     keys = sorted(first)
     columns = [k[0] for k in keys], [k[1] for k in keys]
     if not await _record_all_new(conn, columns):
-        for position in await conn.fetchval(RECORD_APPLIED_SQL, *columns):
+        arguments = parameters(RECORD_APPLIED_SQL, columns)
+        for position in await conn.fetchval(RECORD_APPLIED_SQL, *arguments):
             del first[keys[position - 1]]
     return list(first.values())
 
@@ -78,7 +81,7 @@ async def _record_all_new(conn: asyncpg.Connection, columns: tuple[list[str], li
     about a sixth of PostgreSQL's work per event on the benchmark mix)."""
     try:
         async with conn.transaction():
-            await conn.execute(RECORD_NEW_SQL, *columns)
+            await conn.execute(RECORD_NEW_SQL, *parameters(RECORD_NEW_SQL, columns))
     except asyncpg.UniqueViolationError:
         return False
     return True

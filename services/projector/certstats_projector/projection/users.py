@@ -28,8 +28,9 @@ WITH applied AS (
     SELECT platform_id, user_id, first_name, last_name, email, registered_at,
            custom_fields::jsonb, ARRAY(SELECT jsonb_array_elements_text(group_ids::jsonb)),
            state_event_at
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                $6::timestamptz[], $7::text[], $8::text[], $9::timestamptz[])
+    FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                $5::text::text[], $6::timestamptz[], $7::text::text[], $8::text::text[],
+                $9::timestamptz[])
          AS i(platform_id, user_id, first_name, last_name, email, registered_at,
               custom_fields, group_ids, state_event_at)
     ON CONFLICT (platform_id, user_id) DO UPDATE
@@ -52,7 +53,7 @@ ON CONFLICT DO NOTHING
 
 UPSERT_USER_STATUS_SQL = """
 INSERT INTO users AS u (platform_id, user_id, status, status_event_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::timestamptz[])
 ON CONFLICT (platform_id, user_id) DO UPDATE
 SET status = EXCLUDED.status, status_event_at = EXCLUDED.status_event_at
 WHERE u.status_event_at IS NULL OR u.status_event_at <= EXCLUDED.status_event_at
