@@ -10,8 +10,9 @@ the watermark. Concurrency, the whole argument:
   (``certificate.*``, ``path.*``, ``path_session.*`` events) with the one read before the
   handlers; only the entity's own commit lane writes it, so the answer holds until commit.
 - It then takes a per (generation, platform) advisory transaction lock for every platform of
-  the batch, in key order, in one statement: exclusive on the platforms whose catalog state
-  changed, shared on the others, and holds them until commit. The handlers before it run
+  the batch's learners and changed catalog entities, in key order, in one statement: exclusive
+  on the platforms whose catalog state changed, shared on the others, held until commit (none
+  when nothing the summaries depend on changed). The handlers before it run
   unlocked, so commit lanes overlap there.
 - The refresh statement runs after the locks were granted, under READ COMMITTED: it sees every
   batch that committed before. A catalog-changing batch refreshes alone on its platform, so it
