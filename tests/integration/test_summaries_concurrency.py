@@ -2,7 +2,8 @@
 connection commits catalog changes (a session archived and unarchived, its path moved between
 certificates) while others commit enrollments of new learners into that session. After every
 round the maintained summaries equal a recomputation: a lane never recomputes a learner from a
-catalog state another lane is changing (the per-platform locks of ``prepare_summaries``)."""
+catalog state another lane is changing (the per-platform locks of the summary refresh). The
+lock is exclusive only when a batch changed link-deciding catalog state."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from certstats_contracts.envelope import DomainEvent
 from certstats_projector.projection import apply_batch
+from certstats_projector.projection.summaries import SUMMARY_LOCK_CLASS
 from tests.integration.projection_support import (
     Projection,
     at,
@@ -89,3 +91,42 @@ async def test_catalog_and_learner_lanes_leave_exact_summaries(
         )
         truth = await assert_summaries_exact(proj.conn, proj.schema)
         assert len(truth.learners) == 4 * LEARNER_LANES * (number + 1)
+
+
+SUMMARY_LOCK_MODES_SQL = """
+SELECT coalesce(array_agg(DISTINCT mode ORDER BY mode), '{}') FROM pg_locks
+WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = $1
+"""
+"""Modes of the summary advisory locks this connection holds (``classid``: their first key)."""
+
+
+async def summary_lock_modes(proj: Projection, events: list[DomainEvent]) -> list[str]:
+    """Apply ``events`` inside an outer transaction, rolled back after reading the modes of
+    the summary locks the batch took (transaction locks: held until the outer one ends)."""
+    outer = proj.conn.transaction()
+    await outer.start()
+    try:
+        await apply_batch(proj.conn, proj.schema, events, {})
+        modes: list[str] = await proj.conn.fetchval(SUMMARY_LOCK_MODES_SQL, SUMMARY_LOCK_CLASS)
+    finally:
+        await outer.rollback()
+    return modes
+
+
+async def test_only_a_changed_catalog_state_takes_the_lock_exclusively(proj: Projection) -> None:
+    await proj.apply(
+        [
+            event("certificate.created", 1, certificate_id="c1", title="C1"),
+            event("path.created", 1, path_id="p1", name="P", certificate_id="c1"),
+            session_state("s1", 1),
+            event("path_session.archived", 2, session_id="s1", archived_at=at(2)),
+        ]
+    )
+    learner = enrollment("e1", 3, user_id="u1")
+    archived_again = event("path_session.archived", 4, session_id="s1", archived_at=at(4))
+    renamed = event("certificate.updated", 4, certificate_id="c1", title="Renamed")
+    unarchived = event("path_session.unarchived", 4, session_id="s1")
+    assert await summary_lock_modes(proj, [learner]) == ["ShareLock"]
+    assert await summary_lock_modes(proj, [learner, archived_again, renamed]) == ["ShareLock"]
+    assert await summary_lock_modes(proj, [archived_again, renamed]) == []
+    assert await summary_lock_modes(proj, [learner, unarchived]) == ["ExclusiveLock"]

@@ -3,16 +3,25 @@
 the additive counters ``certificate_stats`` and ``certificate_expiry``, and ``summary_horizon``.
 
 A batch calls :func:`prepare_summaries` first (before any write), then
-:meth:`SummaryRefresh.refresh` after the handlers. Concurrency, the whole argument:
+:meth:`SummaryRefresh.refresh` after the handlers, as its last step before the offsets and
+the watermark. Concurrency, the whole argument:
 
-- ``prepare_summaries`` takes a per (generation, platform) advisory transaction lock for every
-  platform of the batch, in key order, in one statement: exclusive on the platforms whose
-  catalog (``certificate.created``/``updated``/``deleted``, ``path.*``, ``path_session.*``)
-  the batch may change, shared on the others.
+- The refresh first compares the link-deciding state of the batch's catalog entities
+  (``certificate.*``, ``path.*``, ``path_session.*`` events) with the one read before the
+  handlers; only the entity's own commit lane writes it, so the answer holds until commit.
+- It then takes a per (generation, platform) advisory transaction lock for every platform of
+  the batch's learners and changed catalog entities, in key order, in one statement: exclusive
+  on the platforms whose catalog state changed, shared on the others, held until commit (none
+  when nothing the summaries depend on changed). The handlers before it run
+  unlocked, so commit lanes overlap there.
 - The refresh statement runs after the locks were granted, under READ COMMITTED: it sees every
-  batch that committed before. A catalog batch holds its platform alone, so it sees every
-  committed learner fact and no learner batch of that platform is in flight; a learner batch
-  sees every catalog change committed before it, and none can commit until it ends.
+  batch that committed before. A catalog-changing batch refreshes alone on its platform, so it
+  sees every committed learner fact and no learner refresh of that platform is in flight until
+  it commits; a learner batch sees every catalog change committed before its refresh, and none
+  can commit until it ends.
+- No deadlock through the late lock: what a batch writes while holding it (summary rows, its
+  slot's counters, its partitions' offsets, watermarks) other batches write only after their
+  own refresh, in key order, so a holder never waits for a batch still in its handlers.
 - Two shared-lock batches never recompute the same learner: learner facts and user events are
   keyed by the user, so one user's events come from one partition, hence one commit lane of one
   projector instance. (Around a rebalance two instances may both hold a partition; the newer
@@ -38,6 +47,7 @@ from certstats_contracts.envelope import DomainEvent
 from .reduce import EntityKey, EventsByType, entity_key
 from .summary_sql import (
     CATALOG_STATE_SQL,
+    CHANGED_CATALOG_SQL,
     LOCK_PLATFORMS_SQL,
     REBUILD_SQL,
     REFRESH_PLANNER_SQL,
@@ -49,7 +59,8 @@ SUMMARY_LOCK_CLASS = 0x63657370
 never meets the one-bigint keys of the generation and migration locks)."""
 
 CATALOG_KINDS = ("certificate", "path", "path_session")
-"""Families of the catalog events that may change links, in ``REFRESH_SQL`` parameter order."""
+"""Families of the catalog events that may change links, in ``CHANGED_CATALOG_SQL`` and
+``REFRESH_SQL`` parameter order."""
 
 LINK_CHANGING_TYPES = frozenset(
     {
@@ -63,7 +74,7 @@ LINK_CHANGING_TYPES = frozenset(
         ),
     }
 )
-"""Event types that take the platform's lock exclusively."""
+"""Event types that may change the link-deciding state of the catalog."""
 
 LEARNER_TYPES = (
     "enrollment.created",
@@ -87,53 +98,66 @@ CatalogStates = dict[str, dict[EntityKey, str | None]]
 
 @dataclass(frozen=True)
 class SummaryRefresh:
-    """What a batch's summary refresh needs from before its writes: the link-deciding state of
-    the catalog entities its events name (:func:`prepare_summaries`)."""
+    """What a batch's summary refresh needs from before its writes: the generation schema and
+    the link-deciding state of the catalog entities its events name (:func:`prepare_summaries`)."""
 
+    schema: str
     catalog_before: CatalogStates
 
     async def refresh(self, conn: asyncpg.Connection, batch: EventsByType, slot: int) -> int:
-        """After the handlers: recompute the summary rows of the learners ``batch`` (the new
-        events) may have changed, and add the differences to the counters of ``slot``.
-        Returns the number of (certificate, learner) rows that changed."""
+        """After the handlers: take the platform locks (see the module docstring), recompute
+        the summary rows of the learners ``batch`` (the new events) and its catalog changes may
+        have changed, and add the differences to the counters of ``slot``. Returns the number
+        of (certificate, learner) rows that changed."""
         learners = sorted({_BY_USER(event) for event in batch.of(*LEARNER_TYPES)})
-        if not learners and not self.catalog_before:
+        changed = await self._changed_catalog(conn)
+        if not learners and not changed:
             return 0  # nothing the summaries depend on changed
+        exclusive = {platform: False for platform, _ in learners}
         arguments: list[object] = [[k[0] for k in learners], [k[1] for k in learners], slot]
+        for kind in CATALOG_KINDS:
+            keys = sorted(changed.get(kind, ()))
+            exclusive.update((platform, True) for platform, _ in keys)
+            arguments += [[k[0] for k in keys], [k[1] for k in keys]]
+        platforms = sorted(exclusive)
+        await conn.execute(
+            LOCK_PLATFORMS_SQL,
+            SUMMARY_LOCK_CLASS,
+            self.schema,
+            platforms,
+            [exclusive[p] for p in platforms],
+        )
+        await conn.execute(REFRESH_PLANNER_SQL)
+        rows: int = await conn.fetchval(REFRESH_SQL, *arguments)
+        return rows
+
+    async def _changed_catalog(self, conn: asyncpg.Connection) -> dict[str, list[EntityKey]]:
+        """Family -> the batch's catalog entities whose link-deciding state changed."""
+        if not self.catalog_before:
+            return {}
+        arguments: list[list[str | None]] = []
         for kind in CATALOG_KINDS:
             states = self.catalog_before.get(kind, {})
             keys = sorted(states)
             arguments += [[k[0] for k in keys], [k[1] for k in keys], [states[k] for k in keys]]
-        await conn.execute(REFRESH_PLANNER_SQL)
-        changed: int = await conn.fetchval(REFRESH_SQL, *arguments)
+        changed: dict[str, list[EntityKey]] = {}
+        for row in await conn.fetch(CHANGED_CATALOG_SQL, *arguments):
+            changed.setdefault(row["kind"], []).append((row["platform_id"], row["id"]))
         return changed
 
 
 async def prepare_summaries(
     conn: asyncpg.Connection, schema: str, events: Sequence[DomainEvent]
 ) -> SummaryRefresh:
-    """At the start of the batch transaction, before any write: take the platform locks (see
-    the module docstring), then read the link-deciding state of the catalog entities named by
-    ``events`` (consumption order, duplicates included)."""
-    exclusive: dict[str, bool] = {}
+    """At the start of the batch transaction, before any write: read the link-deciding state
+    of the catalog entities named by ``events`` (consumption order, duplicates included), for
+    the refresh of generation ``schema`` to compare with."""
     catalog: CatalogStates = {}
     for event in events:
-        changes_catalog = event.type in LINK_CHANGING_TYPES
-        exclusive[event.platform_id] = exclusive.get(event.platform_id, False) or changes_catalog
-        if changes_catalog:
+        if event.type in LINK_CHANGING_TYPES:
             kind = event.type.rsplit(".", 1)[0]
             entity = (event.platform_id, getattr(event.data, _ID_FIELD[kind]))
             catalog.setdefault(kind, {})[entity] = None
-    platforms = sorted(exclusive)
-    if not platforms:
-        return SummaryRefresh({})
-    await conn.execute(
-        LOCK_PLATFORMS_SQL,
-        SUMMARY_LOCK_CLASS,
-        schema,
-        platforms,
-        [exclusive[p] for p in platforms],
-    )
     if catalog:
         arguments: list[list[str]] = []
         for kind in CATALOG_KINDS:
@@ -141,7 +165,7 @@ async def prepare_summaries(
             arguments += [[k[0] for k in keys], [k[1] for k in keys]]
         for row in await conn.fetch(CATALOG_STATE_SQL, *arguments):
             catalog[row["kind"]][(row["platform_id"], row["id"])] = row["state"]
-    return SummaryRefresh(catalog)
+    return SummaryRefresh(schema, catalog)
 
 
 def summary_slot(next_offsets: Mapping[tuple[str, int], int]) -> int:

@@ -51,7 +51,8 @@ FROM (SELECT hashtext($2 || '/' || p.platform_id) AS key, bool_or(p.exclusive) A
       GROUP BY 1 ORDER BY 1) AS k
 """
 """Per (generation ``$2``, platform) advisory transaction locks, two-int key space ``$1``, in
-key order: exclusive where ``$4`` (the batch changes the platform's catalog), else shared."""
+key order: exclusive where ``$4`` (the batch changed the platform's link-deciding catalog
+state), else shared."""
 
 
 def catalog_ctes(affected: str | None) -> str:
@@ -217,30 +218,43 @@ generation has none, and the estimated joins then took seconds per batch. The ru
 of ``LINKED_PAIRS_SQL``, which applies them set-based to every learner."""
 
 
-def _changed(table: str, id_column: str, state: str, first_param: int) -> str:
-    """``SELECT (platform_id, <id_column>)`` of the entities of ``table`` (``"<name> <alias>"``)
+def _changed(kind: str, table: str, id_column: str, state: str, first_param: int) -> str:
+    """``SELECT (kind, platform_id, id)`` of the entities of ``table`` (``"<name> <alias>"``)
     given as parameters ``$first_param`` .. ``+2`` (platform ids, ids, states read before the
     handlers) whose link-deciding ``state`` (SQL over the alias) differs now."""
     alias = table.split()[1]
     a, b, c = first_param, first_param + 1, first_param + 2
-    return f"""SELECT b.platform_id, b.id AS {id_column}
+    return f"""SELECT '{kind}' AS kind, b.platform_id, b.id
     FROM unnest(${a}::text[], ${b}::text[], ${c}::text[]) AS b (platform_id, id, state)
     LEFT JOIN {table} ON {alias}.platform_id = b.platform_id AND {alias}.{id_column} = b.id
     WHERE b.state IS DISTINCT FROM {state}"""
 
 
-_CHANGED_CATALOG_CTES = f"""
+CHANGED_CATALOG_SQL = f"""
+{_changed("certificate", "certificates c", "certificate_id", CERTIFICATE_STATE, 1)}
+UNION ALL
+{_changed("path", "paths p", "path_id", PATH_STATE, 4)}
+UNION ALL
+{_changed("path_session", "path_sessions s", "session_id", SESSION_STATE, 7)}
+"""
+"""After the handlers: the catalog entities of the batch (``$1``-``$9``: platform ids, ids and
+states read before the handlers, of certificates, paths, sessions) whose link-deciding state
+differs now, as (kind, platform_id, id). Only the entity's own partition (one commit lane)
+writes it, other lanes at most insert an unknown placeholder: the answer stays true until the
+batch commits."""
+
+_CHANGED_CATALOG_CTES = """
 certificates_changed AS (
-    {_changed("certificates c", "certificate_id", CERTIFICATE_STATE, 4)}
+    SELECT * FROM unnest($4::text[], $5::text[]) AS c (platform_id, certificate_id)
 ),
 paths_changed AS (
-    {_changed("paths p", "path_id", PATH_STATE, 7)}
+    SELECT * FROM unnest($6::text[], $7::text[]) AS p (platform_id, path_id)
     UNION
     SELECT p.platform_id, p.path_id FROM certificates_changed cc
     JOIN paths p ON p.platform_id = cc.platform_id AND p.certificate_id = cc.certificate_id
 ),
 sessions_changed AS (
-    {_changed("path_sessions s", "session_id", SESSION_STATE, 10)}
+    SELECT * FROM unnest($8::text[], $9::text[]) AS s (platform_id, session_id)
     UNION
     SELECT s.platform_id, s.session_id FROM paths_changed pc
     JOIN path_sessions s ON s.platform_id = pc.platform_id AND s.path_id = pc.path_id
@@ -260,10 +274,11 @@ affected AS (
 )"""
 """The learners whose links may have changed: ``$1``/``$2`` (platform ids, user ids of the
 batch's learner facts and user events), and those reached from the catalog entities whose
-link-deciding state differs from the one captured before the handlers (``$4``-``$12``:
-platform ids, ids, states of certificates, paths, sessions). A changed certificate reaches its
-paths, a changed path its sessions; a changed session reaches its enrollments' learners and
-the learners of the grants naming it; a changed certificate, the learners of its grants."""
+link-deciding state changed (``$4``-``$9``: platform ids, ids of certificates, paths, sessions;
+see ``CHANGED_CATALOG_SQL``). A changed certificate reaches its paths, a changed path its
+sessions (read here, under the lock: another lane may have moved them); a changed session
+reaches its enrollments' learners and the learners of the grants naming it; a changed
+certificate, the learners of its grants."""
 
 REFRESH_PLANNER_SQL = """
 SELECT set_config('jit', 'off', true), set_config('join_collapse_limit', '1', true)
@@ -353,7 +368,7 @@ horizon AS (
 SELECT count(*) FROM changes
 """
 """Recompute the ``certificate_learners`` rows of the affected learners (see
-``_CHANGED_CATALOG_CTES``; ``$1``/``$2``, ``$4``-``$12``): delete the pairs no longer linked,
+``_CHANGED_CATALOG_CTES``; ``$1``/``$2``, ``$4``-``$9``): delete the pairs no longer linked,
 write the changed ones; add the differences (new - old) to ``certificate_stats`` and
 ``certificate_expiry`` under slot ``$3``, in key order; raise ``summary_horizon`` of the slot
 to the newest ``delivered_at`` written. Returns the number of pairs changed."""
