@@ -23,6 +23,9 @@ from tests.reference.builders import event
 
 SECRET = "test-secret-of-at-least-32-bytes!!"
 AS_OF = "2026-06-01T00:00:00Z"
+TOKEN_TTL_S = 24 * 3600
+"""Lifetime of the test tokens: module-level tokens are minted at collection, and the whole
+suite can outlast ten minutes on a loaded machine (tokens then expired mid-run: 401s)."""
 
 
 def token(sub: str = "admin", platform_id: str = "acme", roles: Sequence[str] = ()) -> str:
@@ -32,7 +35,7 @@ def token(sub: str = "admin", platform_id: str = "acme", roles: Sequence[str] = 
         sub=sub,
         platform_id=platform_id,
         roles=list(roles),
-        ttl_seconds=600,
+        ttl_seconds=TOKEN_TTL_S,
         now=int(time.time()),
     )
 
