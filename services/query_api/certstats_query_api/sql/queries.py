@@ -20,7 +20,6 @@ from certstats_query_api.sql.scope import (
     SCOPE_CTES,
     STATUS_SQL,
     SUMMARY_SCOPE_CTES,
-    USER_FIELD_FILTERS_SQL,
     USER_FILTERS_SQL,
     USER_STATUSES_SQL,
     scope_ctes,
@@ -131,7 +130,7 @@ rows AS (
     WHERE {_TITLE_SEARCH.format(c="sc")}
       AND (cc.certificate_id IS NOT NULL OR $11::text IS NOT NULL
            OR ($9 = 'all' AND $5::timestamptz IS NULL AND $6::timestamptz IS NULL
-               AND $7::text[] IS NULL AND $8::jsonb IS NULL))
+               AND $7::text[] IS NULL AND $8::jsonpath IS NULL))
 )"""
 
 
@@ -143,36 +142,12 @@ _TITLE_SEARCH = "($12::text IS NULL OR strpos(lower({c}.title), lower($12)) > 0)
 _CERTIFICATE_ROWS = _certificate_rows(SCOPE_CTES)
 
 
-def _filtered_users(group_filter: bool) -> str:
-    """SELECT of the users matching the user filters $5-$9: from the members of the filter
-    groups' subtrees when ``group_filter`` (read by the memberships' primary key), else from
-    every user of the platform. The branch not taken is pruned at plan time ($7)."""
-    members = """
-      AND u.user_id IN (
-          SELECT m.user_id FROM group_memberships m
-          WHERE m.platform_id = $1
-            AND m.group_id = ANY (ARRAY(SELECT group_id FROM filter_groups)))"""
-    return f"""SELECT u.user_id FROM users u
-    WHERE u.platform_id = $1 AND $7::text[] IS {"NOT " if group_filter else ""}NULL
-      AND u.status = ANY ({USER_STATUSES_SQL}) AND {_SINGLE_VALUE_FIELDS}
-      AND {USER_FIELD_FILTERS_SQL.format(u="u")}{members if group_filter else ""}"""
-
-
-_SINGLE_VALUE_FIELDS = """($8::jsonb IS NULL OR u.custom_fields @> (
-          SELECT coalesce(jsonb_object_agg(cf.name, cf.wanted -> 0), '{}')
-          FROM jsonb_each($8::jsonb) AS cf (name, wanted)
-          WHERE jsonb_array_length(cf.wanted) = 1))"""
-"""A necessary condition of the custom field filter $8, cheap per user: containment of the
-fields filtered on one value (computed once). The exact test follows; this one only spares
-its per-row subquery on most users (custom field values are strings, SPEC.md §3)."""
-
-
 _FILTERED_CERTIFICATE_ROWS = _certificate_rows(
     f"""{SUMMARY_SCOPE_CTES},
 filtered_users AS (
-    {_filtered_users(True)}
-    UNION ALL
-    {_filtered_users(False)}
+    SELECT u.user_id FROM users u
+    WHERE u.platform_id = $1 AND u.status = ANY ({USER_STATUSES_SQL})
+      AND {USER_FILTERS_SQL.format(u="u")}
 )""",
     """filtered_users fu JOIN links pl ON pl.user_id = fu.user_id
     WHERE $3 OR pl.user_id IN (SELECT user_id FROM group_learners)
@@ -278,7 +253,7 @@ rows AS (
     WHERE (NOT $12::boolean OR cl.grant_id IS NOT NULL)
       AND ($3 OR cl.user_id IN (SELECT user_id FROM group_learners)
            OR ($11, cl.user_id) IN (SELECT certificate_id, user_id FROM path_scope_pairs))
-      AND {USER_FILTERS_SQL.format(u="u", learner="cl.user_id")}
+      AND {USER_FILTERS_SQL.format(u="u")}
       AND {_LEARNER_SEARCH.format(u="u")}
 )"""
 

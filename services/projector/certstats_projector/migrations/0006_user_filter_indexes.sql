@@ -1,0 +1,7 @@
+-- The statistics' user filters (SPEC.md section 5) with a group or custom field filter start
+-- from the matching users instead of scanning every user: the query API tests
+-- `group_ids && <filter groups and subgroups>` and `custom_fields @@ <jsonpath predicate>`, and
+-- the planner combines these indexes (BitmapAnd) before reading any users row. No platform_id
+-- column (GIN): rows of other platforms are dropped by the heap recheck.
+CREATE INDEX users_group_ids ON users USING gin (group_ids);
+CREATE INDEX users_custom_fields ON users USING gin (custom_fields jsonb_path_ops);
