@@ -11,7 +11,11 @@ import asyncpg
 from bench.query_bench_cases import Case
 from certstats_query_api import service
 from certstats_query_api.service import ListRequest
-from certstats_query_api.sql.queries import ACCESS_SQL, SUMMARY_ACCESS_SQL
+from certstats_query_api.sql.queries import (
+    ACCESS_SQL,
+    CHECKED_HISTORY_SQL,
+    SUMMARY_ACCESS_SQL,
+)
 
 CSV_TARGET_ROWS_PER_S = 150_000
 CSV_MAX_RSS_BYTES = 200 * 1024 * 1024
@@ -74,20 +78,28 @@ def print_report(
 
 
 async def explain(conn: asyncpg.Connection, request: ListRequest) -> None:
-    """Print EXPLAIN (ANALYZE, BUFFERS) of the access check and the list SQL of ``request``,
-    run as the API runs them (``conn`` set up like an API session; the summary read models
-    when they are exact at the request's ``as_of``)."""
+    """Print EXPLAIN (ANALYZE, BUFFERS) of the statements the API runs for ``request`` (``conn``
+    set up like an API session): a history page is one statement (access check included);
+    other lists run the access check then the list SQL, on the summary read models when they
+    are exact at the request's ``as_of``."""
     _, request = await service.enter(conn, request)
     list_sql, list_args = request.sql()
-    access_args = (
-        *request.filters.sql_args(request.requester, request.certificate_id),
-        request.user_id,
-    )
-    source = "summary" if request.summary else "normalized tables"
-    for title, sql, args in (
-        ("access check", SUMMARY_ACCESS_SQL if request.summary else ACCESS_SQL, access_args),
-        (f"{request.kind} list", list_sql, list_args),
-    ):
+    source = "summary" if request.summary and request.kind != "history" else "normalized tables"
+    if request.kind == "history":
+        statements = [
+            ("checked page", CHECKED_HISTORY_SQL[("history", request.page.sort)], list_args)
+        ]
+    else:
+        access_args = (
+            *request.filters.sql_args(request.requester, request.certificate_id),
+            request.user_id,
+        )
+        access_sql = SUMMARY_ACCESS_SQL if request.summary else ACCESS_SQL
+        statements = [
+            ("access check", access_sql, access_args),
+            (f"{request.kind} list", list_sql, list_args),
+        ]
+    for title, sql, args in statements:
         plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)
         print(
             f"\n## EXPLAIN (ANALYZE, BUFFERS): {title} of {request.kind} "

@@ -101,6 +101,17 @@ async def test_custom_fields_or_within_name_and_across_names(api: Api) -> None:
     }
 
 
+async def test_custom_fields_with_quotes_and_jsonpath_syntax_match_exactly(api: Api) -> None:
+    odd = {'Dept "A"\\': 'R&D \\ "ops" $.x == 1 || @', "Région": "王芳\nÎle"}
+    await api.load([*catalog("c1"), user("u-odd", fields=odd), enroll("e1", "u-odd", "c1-s")])
+    exact = {f"custom_field[{name}]": value for name, value in odd.items()}
+    assert await _learners(api, **exact) == {"u-odd"}
+    assert [r["enrolled_learners"] for r in await api.items(LIST, **exact)] == [1]
+    for name in odd:
+        assert await _learners(api, **{**exact, f"custom_field[{name}]": odd[name] + " "}) == set()
+    assert await api.items(LIST, **{"custom_field[Dept]": "R&D"}) == []
+
+
 async def test_filters_combined_and_counts(api: Api) -> None:
     await api.load(_groups_world())
     params = {"group_id": "root", "registered_from": "2026-01-02", "custom_field[Age]": "30-40"}

@@ -14,13 +14,15 @@ import asyncpg
 from certstats_projector.generations import CURRENT_SCHEMA_SQL
 from certstats_query_api.problems import ApiProblem
 
-_ENTER_GENERATION_SQL = (
-    "SELECT set_config('search_path', g.schema_name, true),"
-    " set_config('plan_cache_mode', 'force_custom_plan', true)"
-    f" FROM ({CURRENT_SCHEMA_SQL}) AS g"
-)
-"""Point the transaction at the current generation. Custom plans: optional filters are
-nullable parameters, and a generic plan could not fold the NULL tests away."""
+_BEGIN_SQL = f"""BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SELECT set_config('search_path',
+                  coalesce(({CURRENT_SCHEMA_SQL}), 'no_current_generation')::regnamespace::text,
+                  true),
+       set_config('plan_cache_mode', 'force_custom_plan', true)"""
+"""Begin the snapshot and point it at the current generation, in one round trip (a simple
+query of two statements). Without a current generation the cast to ``regnamespace`` fails
+(no schema of that name), as the reading of a missing meta schema does. Custom plans: optional
+filters are nullable parameters, and a generic plan could not fold the NULL tests away."""
 
 NO_READ_MODELS = ApiProblem(503, "Service unavailable", "read models not migrated yet")
 
@@ -38,35 +40,30 @@ class Snapshot:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._conn: asyncpg.pool.PoolConnectionProxy | None = None
-        self._transaction: asyncpg.transaction.Transaction | None = None
 
     async def open(self) -> asyncpg.pool.PoolConnectionProxy:
         """Acquire a connection, begin the transaction and enter the current generation."""
         conn = await self._pool.acquire()
         self._conn = conn
         try:
-            self._transaction = conn.transaction(isolation="repeatable_read", readonly=True)
-            await self._transaction.start()
-            entered = await conn.fetchrow(_ENTER_GENERATION_SQL)
-        except asyncpg.UndefinedTableError:
-            entered = None
+            await conn.execute(_BEGIN_SQL)
+        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+            await self.close()
+            raise NO_READ_MODELS from None
         except BaseException:
             await self.close()
             raise
-        if entered is None:
-            await self.close()
-            raise NO_READ_MODELS
         return conn
 
     async def close(self) -> None:
         """End the transaction and give the connection back (safe to call twice)."""
-        conn, transaction = self._conn, self._transaction
-        self._conn = self._transaction = None
+        conn = self._conn
+        self._conn = None
         if conn is None:
             return
         try:
-            if transaction is not None and not conn.is_closed():
-                await transaction.rollback()
+            if not conn.is_closed() and conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
         finally:
             await self._pool.release(conn)
 

@@ -60,7 +60,7 @@ class Filters:
             _day_start(self.registered_from, self.tz, "registered_from"),
             _day_start(_next_day(self.registered_to), self.tz, "registered_to"),
             list(self.group_ids) or None,
-            json.dumps(self.custom_fields) if self.custom_fields else None,
+            custom_fields_jsonpath(self.custom_fields),
             self.user_status,
             self.as_of + timedelta(days=self.expiring_within_days),
             certificate_id,
@@ -150,6 +150,20 @@ def parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> 
     if not low <= value <= high:
         raise bad_parameter(name, f"must be between {low} and {high}")
     return value
+
+
+def custom_fields_jsonpath(fields: dict[str, tuple[str, ...]]) -> str | None:
+    """The custom field filter (SPEC.md §5: values of one name OR together, names AND) as a
+    jsonpath predicate on ``users.custom_fields``, e.g. ``($."Dept" == "HR" || $."Dept" ==
+    "Ops") && ($."Gender" == "F")``; None when there is no filter. Names and values are JSON
+    string literals (jsonpath's syntax); values compare as strings (custom field values are
+    strings, SPEC.md §3), and a user without the field does not match."""
+    if not fields:
+        return None
+    return " && ".join(
+        "(" + " || ".join(f"$.{json.dumps(name)} == {json.dumps(v)}" for v in values) + ")"
+        for name, values in fields.items()
+    )
 
 
 def parse_custom_fields(query_items: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:

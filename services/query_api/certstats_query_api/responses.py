@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 from fastapi import Request
 from fastapi.responses import StreamingResponse
@@ -24,6 +25,14 @@ def rfc3339(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _publish(request: Request, watermark: datetime | None) -> str | None:
+    """The watermark as RFC 3339, also kept for the ``X-Data-As-Of`` header of the response
+    (problems included, SPEC.md §5.6)."""
+    text = None if watermark is None else rfc3339(watermark)
+    request.state.data_as_of = text
+    return text
+
+
 async def _enter(
     request: Request, conn: PoolConnectionProxy, list_request: ListRequest
 ) -> tuple[str | None, ListRequest]:
@@ -31,10 +40,24 @@ async def _enter(
     normalized) and check access; returns the watermark and the request to run."""
     summaries = request.app.state.settings.summaries
     watermark, list_request = await service.enter(conn, list_request, summaries=summaries)
-    text = None if watermark is None else rfc3339(watermark)
-    request.state.data_as_of = text
+    text = _publish(request, watermark)
     await service.check_access(conn, list_request)
     return text, list_request
+
+
+async def _checked_page(
+    request: Request, conn: PoolConnectionProxy, list_request: ListRequest
+) -> tuple[str | None, list[Record], str | None]:
+    """The watermark, rows and next cursor of a JSON page, access checked: a history page in
+    one statement, other lists after the freshness and access queries."""
+    if list_request.kind == "history":
+        page = await service.fetch_checked_history(conn, list_request)
+        watermark = _publish(request, page.data_as_of)
+        if page.problem is not None:
+            raise page.problem
+        return watermark, page.records, page.next_cursor
+    watermark, list_request = await _enter(request, conn, list_request)
+    return watermark, *await service.fetch_page(conn, list_request)
 
 
 async def json_page(request: Request, list_request: ListRequest) -> dict[str, Any]:
@@ -44,8 +67,7 @@ async def json_page(request: Request, list_request: ListRequest) -> dict[str, An
         ApiProblem: 403/404 (scope), 400 (forged cursor), 503 (no read models).
     """
     async with Snapshot(request.app.state.pool) as conn:
-        watermark, list_request = await _enter(request, conn, list_request)
-        records, next_cursor = await service.fetch_page(conn, list_request)
+        watermark, records, next_cursor = await _checked_page(request, conn, list_request)
     to_json = FORMATS[SQL_KIND[list_request.kind]].json
     tz = list_request.filters.tz
     return {

@@ -17,9 +17,10 @@ import asyncpg
 from certstats_query_api.auth import Requester
 from certstats_query_api.pages import Page, encode_cursor
 from certstats_query_api.params import Filters
-from certstats_query_api.problems import FORBIDDEN, NOT_FOUND, bad_parameter
+from certstats_query_api.problems import FORBIDDEN, NOT_FOUND, ApiProblem, bad_parameter
 from certstats_query_api.sql.queries import (
     ACCESS_SQL,
+    CHECKED_HISTORY_SQL,
     FRESHNESS_SQL,
     LIST_SQL,
     SUMMARY_ACCESS_SQL,
@@ -107,12 +108,21 @@ async def check_access(conn: asyncpg.pool.PoolConnectionProxy, request: ListRequ
     access_sql = SUMMARY_ACCESS_SQL if request.summary else ACCESS_SQL
     access = await conn.fetchrow(access_sql, *args, request.user_id)
     assert access is not None
+    problem = _access_problem(access, request)
+    if problem is not None:
+        raise problem
+
+
+def _access_problem(access: asyncpg.Record, request: ListRequest) -> ApiProblem | None:
+    """The 403/404 problem of an access row (``has_role``, ``certificate_in_scope``,
+    ``learner_in_scope``), None when the request is allowed."""
     if not access["has_role"]:
-        raise FORBIDDEN
+        return FORBIDDEN
     if request.certificate_id is not None and not access["certificate_in_scope"]:
-        raise NOT_FOUND
+        return NOT_FOUND
     if request.user_id is not None and not access["learner_in_scope"]:
-        raise NOT_FOUND
+        return NOT_FOUND
+    return None
 
 
 async def fetch_page(
@@ -124,10 +134,54 @@ async def fetch_page(
         ApiProblem: 400 ``cursor`` when a forged cursor holds a key of the wrong type.
     """
     text, args = request.sql()
+    return _paged(await _fetch(conn, text, args), request)
+
+
+@dataclass(frozen=True)
+class CheckedPage:
+    """A page read with its access check: the platform's watermark, the 403/404 ``problem``
+    (None when allowed; raise it once the watermark is published), the rows and the next
+    cursor (no rows unless allowed)."""
+
+    data_as_of: datetime | None
+    problem: ApiProblem | None
+    records: list[asyncpg.Record]
+    next_cursor: str | None
+
+
+async def fetch_checked_history(
+    conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest
+) -> CheckedPage:
+    """A page of a learner's history (``request.kind == "history"``), its access check and
+    the watermark in one statement (:data:`~certstats_query_api.sql.queries.CHECKED_HISTORY_SQL`;
+    the history always reads the normalized tables, exact at any ``as_of``, so no freshness
+    query is needed first).
+
+    Raises:
+        ApiProblem: 400 ``cursor`` when a forged cursor holds a key of the wrong type.
+    """
+    _, args = request.sql()
+    records = await _fetch(conn, CHECKED_HISTORY_SQL[("history", request.page.sort)], args)
+    head = records[0]
+    problem = _access_problem(head, request)
+    rows = [] if problem is not None else [r for r in records if r["row_id"] is not None]
+    return CheckedPage(head["data_as_of"], problem, *_paged(rows, request))
+
+
+async def _fetch(
+    conn: asyncpg.pool.PoolConnectionProxy, text: str, args: tuple[Any, ...]
+) -> list[asyncpg.Record]:
     try:
-        records = await conn.fetch(text, *args)
+        return await conn.fetch(text, *args)
     except asyncpg.DataError:
         raise bad_parameter("cursor", "not a cursor of this list and sort") from None
+
+
+def _paged(
+    records: list[asyncpg.Record], request: ListRequest
+) -> tuple[list[asyncpg.Record], str | None]:
+    """``records`` (up to one more than the page's limit) cut to the page, and the cursor of
+    the next page (None on the last page)."""
     limit = request.page.limit
     if len(records) <= limit:
         return records, None

@@ -20,7 +20,6 @@ from certstats_query_api.sql.scope import (
     SCOPE_CTES,
     STATUS_SQL,
     SUMMARY_SCOPE_CTES,
-    USER_FIELD_FILTERS_SQL,
     USER_FILTERS_SQL,
     USER_STATUSES_SQL,
     scope_ctes,
@@ -79,11 +78,16 @@ def _page(
     row_id: str,
     first_param: int,
     per_row: str | None = None,
+    head: str | None = None,
 ) -> str:
     """Wrap ``rows_sql`` (a CTE list ending in ``rows``) into a keyset-paginated SELECT.
 
     ``per_row``: a SELECT over the page row ``page`` joined LATERAL to each row of the page
-    (after the LIMIT), for columns that are no sort key and cost a lookup per row."""
+    (after the LIMIT), for columns that are no sort key and cost a lookup per row.
+
+    ``head``: a one-row SELECT with a boolean ``allowed`` column, computed once and carried by
+    every row; the page joins it only when ``allowed``, and an empty (or not allowed) page is
+    that one row with NULL page columns (``row_id`` NULL)."""
     order, compare = ("DESC", "<") if descending else ("ASC", ">")
     k, i, n = first_param, first_param + 1, first_param + 2
     page = f"""SELECT rows.*, ({key.expression})::text AS sort_key, {row_id} AS row_id FROM rows
@@ -91,6 +95,12 @@ WHERE ${k}::text IS NULL
    OR ({key.expression}, {row_id}) {compare} (${k}::{key.sql_type}, ${i}::text)
 ORDER BY {key.expression} {order}, {row_id} {order}
 LIMIT ${n}::bigint"""
+    if head is not None:
+        return f"""{rows_sql},
+page AS ({page})
+SELECT head.*, page.* FROM ({head}) head LEFT JOIN page ON head.allowed
+ORDER BY {key.expression} {order}, page.row_id {order}
+"""
     if per_row is None:
         return f"{rows_sql}\n{page}\n"
     return f"""{rows_sql},
@@ -131,7 +141,7 @@ rows AS (
     WHERE {_TITLE_SEARCH.format(c="sc")}
       AND (cc.certificate_id IS NOT NULL OR $11::text IS NOT NULL
            OR ($9 = 'all' AND $5::timestamptz IS NULL AND $6::timestamptz IS NULL
-               AND $7::text[] IS NULL AND $8::jsonb IS NULL))
+               AND $7::text[] IS NULL AND $8::jsonpath IS NULL))
 )"""
 
 
@@ -143,36 +153,12 @@ _TITLE_SEARCH = "($12::text IS NULL OR strpos(lower({c}.title), lower($12)) > 0)
 _CERTIFICATE_ROWS = _certificate_rows(SCOPE_CTES)
 
 
-def _filtered_users(group_filter: bool) -> str:
-    """SELECT of the users matching the user filters $5-$9: from the members of the filter
-    groups' subtrees when ``group_filter`` (read by the memberships' primary key), else from
-    every user of the platform. The branch not taken is pruned at plan time ($7)."""
-    members = """
-      AND u.user_id IN (
-          SELECT m.user_id FROM group_memberships m
-          WHERE m.platform_id = $1
-            AND m.group_id = ANY (ARRAY(SELECT group_id FROM filter_groups)))"""
-    return f"""SELECT u.user_id FROM users u
-    WHERE u.platform_id = $1 AND $7::text[] IS {"NOT " if group_filter else ""}NULL
-      AND u.status = ANY ({USER_STATUSES_SQL}) AND {_SINGLE_VALUE_FIELDS}
-      AND {USER_FIELD_FILTERS_SQL.format(u="u")}{members if group_filter else ""}"""
-
-
-_SINGLE_VALUE_FIELDS = """($8::jsonb IS NULL OR u.custom_fields @> (
-          SELECT coalesce(jsonb_object_agg(cf.name, cf.wanted -> 0), '{}')
-          FROM jsonb_each($8::jsonb) AS cf (name, wanted)
-          WHERE jsonb_array_length(cf.wanted) = 1))"""
-"""A necessary condition of the custom field filter $8, cheap per user: containment of the
-fields filtered on one value (computed once). The exact test follows; this one only spares
-its per-row subquery on most users (custom field values are strings, SPEC.md §3)."""
-
-
 _FILTERED_CERTIFICATE_ROWS = _certificate_rows(
     f"""{SUMMARY_SCOPE_CTES},
 filtered_users AS (
-    {_filtered_users(True)}
-    UNION ALL
-    {_filtered_users(False)}
+    SELECT u.user_id FROM users u
+    WHERE u.platform_id = $1 AND u.status = ANY ({USER_STATUSES_SQL})
+      AND {USER_FILTERS_SQL.format(u="u")}
 )""",
     """filtered_users fu JOIN links pl ON pl.user_id = fu.user_id
     WHERE $3 OR pl.user_id IN (SELECT user_id FROM group_learners)
@@ -181,7 +167,8 @@ filtered_users AS (
 )
 """The certificate list from the summary under user filters (registration dates, groups,
 custom fields): the population's users first, then their ``certificate_learners`` rows
-(``certificate_learners_user`` index). Users with no ``users`` row never match a user filter."""
+(an index-only scan of ``certificate_learners_user``, which covers the counted columns). Users
+with no ``users`` row never match a user filter."""
 
 _COUNTER_CERTIFICATE_ROWS = f"""{SUMMARY_SCOPE_CTES},
 rows AS (
@@ -278,7 +265,7 @@ rows AS (
     WHERE (NOT $12::boolean OR cl.grant_id IS NOT NULL)
       AND ($3 OR cl.user_id IN (SELECT user_id FROM group_learners)
            OR ($11, cl.user_id) IN (SELECT certificate_id, user_id FROM path_scope_pairs))
-      AND {USER_FILTERS_SQL.format(u="u", learner="cl.user_id")}
+      AND {USER_FILTERS_SQL.format(u="u")}
       AND {_LEARNER_SEARCH.format(u="u")}
 )"""
 
@@ -323,13 +310,14 @@ _PATH_ROWS = """WITH rows AS (
 @dataclass(frozen=True)
 class _List:
     """How to build one list's SQL texts: its ``rows`` CTEs, row id, first page parameter,
-    sort keys and optional per-row columns (see :func:`_page`)."""
+    sort keys, optional per-row columns and head row (see :func:`_page`)."""
 
     rows: str | Callable[[str, bool], str]
     row_id: str
     first_param: int
     sorts: dict[str, SortKey]
     per_row: str | None = None
+    head: str | None = None
 
     def rows_sql(self, sort: str, descending: bool) -> str:
         """The ``rows`` CTEs for this sort key and direction."""
@@ -346,6 +334,7 @@ def _texts(lists: dict[str, _List]) -> dict[tuple[str, str], str]:
             spec.row_id,
             spec.first_param,
             spec.per_row,
+            spec.head,
         )
         for kind, spec in lists.items()
         for name, key in spec.sorts.items()
@@ -398,17 +387,21 @@ without user filters. The learners' ``sort_last_name`` is ``coalesce(last_name, 
 into the summary, so cursors are the same on both sides."""
 
 
-def _access_sql(scope_prefix: str) -> str:
-    return f"""{scope_prefix}
-SELECT ($3 OR EXISTS (SELECT 1 FROM role_groups) OR EXISTS (SELECT 1 FROM taught_paths)
+_ACCESS_COLUMNS = """($3 OR EXISTS (SELECT 1 FROM role_groups)
+        OR EXISTS (SELECT 1 FROM taught_paths)
         OR EXISTS (SELECT 1 FROM paths p WHERE p.platform_id = $1 AND NOT p.deleted
                    AND $2 = ANY (p.author_ids))) AS has_role,
        $11::text IS NOT NULL AND EXISTS (
            SELECT 1 FROM scope_certificates WHERE certificate_id = $11) AS certificate_in_scope,
        $12::text IS NOT NULL AND EXISTS (
            SELECT 1 FROM scoped_links
-           WHERE certificate_id = $11 AND user_id = $12::text) AS learner_in_scope
-"""
+           WHERE certificate_id = $11 AND user_id = $12::text) AS learner_in_scope"""
+
+_WATERMARK_SQL = "(SELECT data_as_of FROM watermarks WHERE platform_id = $1)"
+
+
+def _access_sql(scope_prefix: str) -> str:
+    return f"{scope_prefix}\nSELECT {_ACCESS_COLUMNS}\n"
 
 
 ACCESS_SQL = _access_sql(_ONE_LEARNER_CTES)
@@ -418,8 +411,8 @@ learner_in_scope) deciding 403/404 (SPEC.md §4, §5.3)."""
 SUMMARY_ACCESS_SQL = _access_sql(scope_ctes("$12::text", summary=True))
 """:data:`ACCESS_SQL` reading the links from the summary (same parameters and row)."""
 
-FRESHNESS_SQL = """SELECT
-    (SELECT data_as_of FROM watermarks WHERE platform_id = $1) AS data_as_of,
+FRESHNESS_SQL = f"""SELECT
+    {_WATERMARK_SQL} AS data_as_of,
     $2::timestamptz >= coalesce(
         (SELECT max(delivered_until) FROM summary_horizon WHERE platform_id = $1),
         '-infinity') AS summary_exact"""
@@ -428,3 +421,22 @@ FRESHNESS_SQL = """SELECT
 answer at ``as_of`` exactly, i.e. no grant they hold is delivered after ``as_of`` (they hold
 every visible grant whatever its ``delivered_at``; docs/DECISIONS.md "Query API on the
 summaries")."""
+
+CHECKED_HISTORY_SQL = _texts(
+    {
+        "history": _List(
+            _HISTORY_ROWS,
+            "history_id",
+            13,
+            SORTS["history"],
+            head=f"""SELECT access.*, {_WATERMARK_SQL} AS data_as_of,
+           access.has_role AND access.certificate_in_scope AND access.learner_in_scope AS allowed
+    FROM (SELECT {_ACCESS_COLUMNS}) access""",
+        )
+    }
+)
+"""A history page (normalized SQL, exact at any ``as_of``; the parameters of
+:data:`LIST_SQL`), its access check (the columns of :data:`ACCESS_SQL`) and the platform's
+watermark ``data_as_of`` in one statement: rows carry those columns, page columns are NULL on
+the one row of an empty or forbidden page. One round trip and one plan of the shared scope
+CTEs instead of three statements (freshness, access, list)."""
