@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -164,18 +165,20 @@ def test_cells_we_write_are_not_guarded() -> None:
 
 
 def test_csv_chunks_bom_crlf_and_quoting() -> None:
-    async def rows() -> AsyncIterator[list[object]]:
-        for i in range(450):
-            yield [f'a,"{i}"\n', i]
+    async def batches() -> AsyncIterator[list[list[object]]]:
+        for start in (0, 200, 400):
+            yield [[f'a,"{i}"\n', i] for i in range(start, min(start + 200, 450))]
 
-    async def collect(bom: bool) -> list[bytes]:
-        return [c async for c in csv_chunks(["H1", "H2"], rows(), lambda r: r, bom=bom)]  # type: ignore[arg-type,return-value]
+    async def collect(bom: bool, to_cells: Any) -> list[bytes]:
+        return [c async for c in csv_chunks(["H1", "H2"], batches(), to_cells, bom=bom)]
 
-    chunks = asyncio.run(collect(True))
-    assert len(chunks) == 3
+    chunks = asyncio.run(collect(True, lambda r: r))
+    assert len(chunks) == 4
     text = b"".join(chunks).decode()
     assert text.startswith('\ufeffH1,H2\r\n"a,""0""\n",0\r\n') and text.endswith("449\r\n")
-    assert not b"".join(asyncio.run(collect(False))).startswith(b"\xef")
+    assert not b"".join(asyncio.run(collect(False, lambda r: r))).startswith(b"\xef")
+    # rows already made of text cells are written as they are
+    assert b"".join(asyncio.run(collect(True, None))) == text.encode()
 
 
 def test_attachment_names_are_safe() -> None:

@@ -73,13 +73,13 @@ async def csv_export(
         await snapshot.close()
         raise
     row_format, tz = FORMATS[SQL_KIND[list_request.kind]], list_request.filters.tz
+    to_cells = row_format.csv
+    formatted = None if to_cells is None else (lambda r: to_cells(r, tz))
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
-            rows = service.stream_rows(conn, list_request)
-            async for chunk in csv_chunks(
-                row_format.header, rows, lambda r: row_format.csv(r, tz), bom=bom
-            ):
+            batches = service.stream_rows(conn, list_request, cells=formatted is None)
+            async for chunk in csv_chunks(row_format.header, batches, formatted, bom=bom):
                 yield chunk
         finally:
             await snapshot.close()
