@@ -130,17 +130,20 @@ _LABEL_CASES = " ".join(
     for code, label in CERTIFICATE_STATUS_LABELS.items()
 )
 
-LEARNER_CSV_SQL = f"""{guard_sql("concat_ws(' ', nullif(first_name, ''), nullif(last_name, ''))")},
-       {guard_sql("email")},
+_NAME_SQL = "nullif(concat_ws(' ', nullif(first_name, ''), nullif(last_name, '')), '')"
+
+LEARNER_CSV_SQL = f"""{guard_sql(_NAME_SQL)},
+       {guard_sql("nullif(email, '')")},
        CASE latest_status {_LABEL_CASES} END,
        {_local_date_sql("delivered_at")},
        {_local_date_sql("expires_at")}"""
 """The CSV cells of a learner row (SPEC.md §5.2, §5.5) as the select list over the learner
 lists' ``rows``: ``Learner name`` (first and last name joined by a space, empty parts left
 out) and e-mail, both formula-guarded; the latest status's label; delivery and expiration
-dates in the zone set by :data:`SET_ZONE_SQL`. PostgreSQL formats the million-row exports
-(no per-row Python); the rules are those of the JSON rows, rendered from the same constants
-(``tests/integration/test_api_csv_cells.py`` compares both in every zone)."""
+dates in the zone set by :data:`SET_ZONE_SQL`; empty cells are NULL (for ``COPY``, which
+quotes ``''``). PostgreSQL formats the million-row exports (no per-row Python); the rules are
+those of the JSON rows, rendered from the same constants (``tests/integration/
+test_api_csv_cells.py`` compares both in every zone, and the bytes with Python's writer)."""
 
 
 def _history_json(r: Record, tz: ZoneInfo) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from certstats_query_api.auth import Requester
+from certstats_query_api.csv_export import Sink
 from certstats_query_api.pages import Page, encode_cursor
 from certstats_query_api.params import Filters
 from certstats_query_api.problems import FORBIDDEN, NOT_FOUND, bad_parameter
@@ -142,18 +143,14 @@ async def fetch_page(
 
 
 async def stream_rows(
-    conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest, *, cells: bool = False
+    conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest
 ) -> AsyncIterator[list[asyncpg.Record]]:
     """Every row of the list after the page's cursor (if any), in batches of a few thousand
     fetched through a server-side cursor; the connection must be inside a transaction.
-    ``cells``: rows of CSV cells (see :meth:`ListRequest.sql`), dates in the request's ``tz``,
-    which becomes the time zone of the rest of the transaction.
 
     The next batch is requested before the current one is handed out, so PostgreSQL computes it
     while the caller formats rows (at most two batches in memory)."""
-    text, args = request.sql(everything=True, cells=cells)
-    if cells:
-        await conn.execute(SET_ZONE_SQL, request.filters.tz.key)
+    text, args = request.sql(everything=True)
     cursor = await conn.cursor(text, *args)
     batch = await cursor.fetch(_STREAM_BATCH)
     while batch:
@@ -164,3 +161,15 @@ async def stream_rows(
             # let the fetch in flight end (even when the consumer stops), so the connection
             # is idle when the snapshot ends
             batch = await following
+
+
+async def copy_cells(
+    conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest, sink: Sink
+) -> None:
+    """Every row of the list after the page's cursor (if any) as its CSV cells (learner lists,
+    :meth:`ListRequest.sql` ``cells``), written by ``COPY (...) TO STDOUT (FORMAT csv)`` to
+    ``sink`` chunk after chunk: LF row ends, NULL as an empty cell, dates in the request's
+    ``tz`` (the time zone of the rest of the transaction, which must be open)."""
+    text, args = request.sql(everything=True, cells=True)
+    await conn.execute(SET_ZONE_SQL, request.filters.tz.key)
+    await conn.copy_from_query(text, *args, output=sink, format="csv")
