@@ -30,6 +30,12 @@ class ApiProcess:
         """The process's resident-set high-water mark since it started (``VmHWM``), bytes."""
         return self._status_bytes("VmHWM:")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process used since it started, seconds (``/proc/<pid>/
+        stat`` fields 14 and 15)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_bytes(self) -> int:
         """The process's current resident set size (``VmRSS``), bytes."""
         return self._status_bytes("VmRSS:")

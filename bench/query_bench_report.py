@@ -70,7 +70,7 @@ def print_report(
     print(
         f"\nCSV export c-0: {csv['rows']:,.0f} rows in {csv['api_s']:.1f} s = "
         f"{api_rate:,.0f} rows/s (first byte after {csv['first_byte_s']:.1f} s), "
-        f"API peak RSS {rss_mb:.0f} MB (target >= "
+        f"API CPU {csv['api_cpu_s']:.1f} s, API peak RSS {rss_mb:.0f} MB (target >= "
         f"{CSV_TARGET_ROWS_PER_S:,} rows/s, < 200 MB: {'met' if csv_met else 'NOT met'}); "
         f"baseline COPY {csv['copy_rows']:,.0f} rows in {csv['copy_s']:.1f} s = "
         f"{copy_rate:,.0f} rows/s (API/COPY {api_rate / copy_rate:.2f})"

@@ -17,7 +17,9 @@ from certstats_query_api.sql.scope import SCOPE_CTES
 PairKey = tuple[str, str, str]
 """(platform_id, certificate_id, user_id)."""
 
-_LEARNER_COLUMNS = "enrolled, grant_id, delivered_at, expires_at, user_status, last_name"
+_LEARNER_COLUMNS = (
+    "enrolled, grant_id, delivered_at, expires_at, user_status, last_name, first_name, email"
+)
 _MAINTAINED_LEARNERS_SQL = (
     f"SELECT platform_id, certificate_id, user_id, {_LEARNER_COLUMNS} FROM certificate_learners"
 )
@@ -52,7 +54,7 @@ def _from_pairs(rows: list[asyncpg.Record]) -> Summaries:
     learners = {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}
     stats: Counter[tuple[str, str, str, str]] = Counter()
     expiry: Counter[tuple[str, str, str, date]] = Counter()
-    for (platform, certificate, _), (enrolled, grant, _, expires, status, _) in learners.items():
+    for (platform, certificate, _), (enrolled, grant, _, expires, status, *_) in learners.items():
         stats[(platform, certificate, status, "linked")] += 1
         stats[(platform, certificate, status, "certified")] += grant is not None
         stats[(platform, certificate, status, "enrolled")] += enrolled

@@ -127,13 +127,14 @@ async def test_path_certificate_change_and_deletions(proj: Projection) -> None:
     assert await exact(proj) == {}
 
 
-async def test_user_status_and_last_name_are_copied(proj: Projection) -> None:
+async def test_user_status_and_names_are_copied(proj: Projection) -> None:
     await proj.apply([*CATALOG, enrollment("e1", 2), grant("g1", 2, certificate_id="c2")])
     await proj.apply([event("user.deleted", 3, user_id="u1", deleted_at=at(3))])
     assert set((await exact(proj)).values()) == {
         (True, None, "deleted", ""),
         (False, "g1", "deleted", ""),
     }
+    assert await names(proj) == {(None, None)}
     await proj.apply(
         [event("user.reactivated", 4, user_id="u1", reactivated_at=at(4)), user_state("u1", 4)]
     )
@@ -141,6 +142,18 @@ async def test_user_status_and_last_name_are_copied(proj: Projection) -> None:
         (True, None, "active", "Núñez"),
         (False, "g1", "active", "Núñez"),
     }
+    assert await names(proj) == {("Zoë", "u1@learners.example")}
+    await proj.apply([user_state("u1", 5, kind="user.updated", first_name="Ann")])
+    await exact(proj)
+    assert await names(proj) == {("Ann", "u1@learners.example")}
+
+
+async def names(proj: Projection) -> set[tuple[str | None, str | None]]:
+    """The distinct (first_name, email) copied into ``certificate_learners``."""
+    rows = await proj.conn.fetch(
+        f"SELECT DISTINCT first_name, email FROM {proj.schema}.certificate_learners"
+    )
+    return {(r["first_name"], r["email"]) for r in rows}
 
 
 async def test_rebuild_summaries_equals_the_maintained_tables(proj: Projection) -> None:

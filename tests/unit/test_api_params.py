@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -12,7 +15,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from certstats_query_api.auth import Requester
-from certstats_query_api.csv_export import attachment_name, cell_text, csv_chunks, guard
+from certstats_query_api.csv_export import (
+    CopyLineEnds,
+    attachment_name,
+    cell_text,
+    csv_chunks,
+    guard,
+)
 from certstats_query_api.pages import encode_cursor, parse_page
 from certstats_query_api.params import (
     Filters,
@@ -164,18 +173,39 @@ def test_cells_we_write_are_not_guarded() -> None:
 
 
 def test_csv_chunks_bom_crlf_and_quoting() -> None:
-    async def rows() -> AsyncIterator[list[object]]:
-        for i in range(450):
-            yield [f'a,"{i}"\n', i]
+    async def batches() -> AsyncIterator[list[list[object]]]:
+        for start in (0, 200, 400):
+            yield [[f'a,"{i}"\n', i] for i in range(start, min(start + 200, 450))]
 
     async def collect(bom: bool) -> list[bytes]:
-        return [c async for c in csv_chunks(["H1", "H2"], rows(), lambda r: r, bom=bom)]  # type: ignore[arg-type,return-value]
+        return [c async for c in csv_chunks(["H1", "H2"], batches(), lambda r: r, bom=bom)]
 
     chunks = asyncio.run(collect(True))
-    assert len(chunks) == 3
+    assert len(chunks) == 4
     text = b"".join(chunks).decode()
     assert text.startswith('\ufeffH1,H2\r\n"a,""0""\n",0\r\n') and text.endswith("449\r\n")
     assert not b"".join(asyncio.run(collect(False))).startswith(b"\xef")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.text(alphabet='ab,"\n\r ', max_size=6), min_size=1, max_size=3)),
+    st.lists(st.integers(min_value=0, max_value=200)),
+)
+def test_copy_line_ends_are_crlf_outside_quotes_only(
+    rows: list[list[str]], cuts: list[int]
+) -> None:
+    """A COPY CSV (quoting like Python's, LF row ends) cut anywhere into chunks."""
+    lines = []
+    for row in rows:
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\r\n").writerow(row)
+        lines.append(line.getvalue())
+    data = "".join(line.removesuffix("\r\n") + "\n" for line in lines).encode()
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    line_ends = CopyLineEnds()
+    converted = b"".join(line_ends(data[a:b]) for a, b in itertools.pairwise(bounds))
+    assert converted == "".join(lines).encode()
 
 
 def test_attachment_names_are_safe() -> None:

@@ -50,7 +50,9 @@ def _request(kind: str, who: Requester, *, summary: bool, **query: str) -> ListR
         ("certificates", COACH, {}, "certificates"),
         ("certificates", COACH, {"group_id": "g1"}, "filtered_certificates"),
         ("learners", ADMIN, {}, "learners"),
-        ("certified_learners", COACH, {"group_id": "g1"}, "learners"),
+        ("learners", COACH, {"user_status": "all"}, "learners"),
+        ("learners", ADMIN, {"registered_from": "2026-01-01"}, "filtered_learners"),
+        ("certified_learners", COACH, {"group_id": "g1"}, "filtered_learners"),
         ("history", ADMIN, {}, None),
         ("paths", ADMIN, {}, None),
     ],
@@ -67,3 +69,18 @@ def test_exact_requests_read_the_summary_query_of_their_kind(
         assert text == SUMMARY_LIST_SQL[(summary_kind, sort)]
     not_exact, _ = replace(request, summary=False).sql()
     assert not_exact == LIST_SQL[(SQL_KIND[kind], sort)]
+
+
+@pytest.mark.parametrize("summary", [True, False])
+def test_learner_csv_selects_the_cells_of_the_same_list(summary: bool) -> None:
+    request = _request("learners", ADMIN, summary=summary)
+    text, args = request.sql(everything=True, cells=True)
+    page_text, page_args = request.sql(everything=True)
+    rows_sql = page_text.split("\nSELECT rows.*")[0]
+    assert text.startswith(rows_sql) and text != page_text and args == page_args
+
+
+def test_learner_list_without_user_filters_reads_no_users() -> None:
+    text, _ = _request("learners", ADMIN, summary=True).sql()
+    filtered, _ = _request("learners", ADMIN, summary=True, group_id="g1").sql()
+    assert "JOIN users" in filtered and "JOIN users" not in text.split("rows AS (")[1]

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from certstats_query_api import service
-from certstats_query_api.csv_export import attachment_name, csv_chunks
+from certstats_query_api.csv_export import attachment_name, copied_csv_chunks, csv_chunks
 from certstats_query_api.db import Snapshot
 from certstats_query_api.rows import FORMATS
 from certstats_query_api.service import SQL_KIND, ListRequest
@@ -95,13 +95,20 @@ async def csv_export(
         await snapshot.close()
         raise
     row_format, tz = FORMATS[SQL_KIND[list_request.kind]], list_request.filters.tz
+    to_cells = row_format.csv
+    if to_cells is None:
+        body = copied_csv_chunks(
+            row_format.header,
+            lambda sink: service.copy_cells(conn, list_request, sink),
+            bom=bom,
+        )
+    else:
+        batches = service.stream_rows(conn, list_request)
+        body = csv_chunks(row_format.header, batches, lambda r: to_cells(r, tz), bom=bom)
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
-            rows = service.stream_rows(conn, list_request)
-            async for chunk in csv_chunks(
-                row_format.header, rows, lambda r: row_format.csv(r, tz), bom=bom
-            ):
+            async for chunk in body:
                 yield chunk
         finally:
             await snapshot.close()

@@ -16,10 +16,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from certstats_contracts.events import PathStatus
+from certstats_query_api.csv_export import Cell, guard_sql, sql_literal
 
 Record = asyncpg.Record
-Cell = str | int | date | None
-"""A CSV cell: ``str`` is text from the LMS (formula-guarded), ``int``/``date`` we wrote."""
 
 CERTIFICATE_STATUS_LABELS = {
     "valid": "Valid",
@@ -57,11 +56,13 @@ def _iso(day: date | None) -> str | None:
 
 @dataclass(frozen=True)
 class RowFormat:
-    """How one list's records become JSON objects and CSV rows under ``header``."""
+    """How one list's records become JSON objects and CSV rows under ``header``: ``csv`` in
+    Python, or (None) the list's SQL computes the CSV cells (``csv_sql``, see
+    :data:`LEARNER_CSV_SQL`)."""
 
     header: tuple[str, ...]
     json: Callable[[Record, ZoneInfo], dict[str, Any]]
-    csv: Callable[[Record, ZoneInfo], list[Cell]]
+    csv: Callable[[Record, ZoneInfo], list[Cell]] | None
 
 
 CERTIFICATE_COUNTS = (
@@ -111,15 +112,38 @@ def _learner_json(r: Record, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _learner_csv(r: Record, tz: ZoneInfo) -> list[Cell]:
-    name = " ".join(part for part in (r["first_name"], r["last_name"]) if part)
-    return [
-        name,
-        r["email"],
-        CERTIFICATE_STATUS_LABELS[r["latest_status"]],
-        local_date(r["delivered_at"], tz),
-        local_date(r["expires_at"], tz),
-    ]
+def _local_date_sql(instant: str) -> str:
+    """SQL of the ``YYYY-MM-DD`` calendar date of the timestamptz ``instant`` in the session's
+    ``TimeZone`` (:func:`local_date`; NULL stays NULL)."""
+    return f"to_char({instant}, 'YYYY-MM-DD')"
+
+
+SET_ZONE_SQL = "SELECT set_config('TimeZone', $1::text, true)"
+"""Binds $1 a zone name :func:`~certstats_query_api.params.parse_tz` accepted: the time zone
+of the rest of the transaction, in which :data:`LEARNER_CSV_SQL` writes its dates. Not
+``AT TIME ZONE``: it reads names such as ``WET``, ``EST`` or ``MET`` as fixed-offset
+abbreviations, where the tz database (and Python) have daylight saving time."""
+
+
+_LABEL_CASES = " ".join(
+    f"WHEN {sql_literal(code)} THEN {sql_literal(label)}"
+    for code, label in CERTIFICATE_STATUS_LABELS.items()
+)
+
+_NAME_SQL = "nullif(concat_ws(' ', nullif(first_name, ''), nullif(last_name, '')), '')"
+
+LEARNER_CSV_SQL = f"""{guard_sql(_NAME_SQL)},
+       {guard_sql("nullif(email, '')")},
+       CASE latest_status {_LABEL_CASES} END,
+       {_local_date_sql("delivered_at")},
+       {_local_date_sql("expires_at")}"""
+"""The CSV cells of a learner row (SPEC.md §5.2, §5.5) as the select list over the learner
+lists' ``rows``: ``Learner name`` (first and last name joined by a space, empty parts left
+out) and e-mail, both formula-guarded; the latest status's label; delivery and expiration
+dates in the zone set by :data:`SET_ZONE_SQL`; empty cells are NULL (for ``COPY``, which
+quotes ``''``). PostgreSQL formats the million-row exports (no per-row Python); the rules are
+those of the JSON rows, rendered from the same constants (``tests/integration/
+test_api_csv_cells.py`` compares both in every zone, and the bytes with Python's writer)."""
 
 
 def _history_json(r: Record, tz: ZoneInfo) -> dict[str, Any]:
@@ -164,7 +188,7 @@ FORMATS = {
     "learners": RowFormat(
         ("Learner name", "Learner email", "Latest status", "Delivery date", "Expiration date"),
         _learner_json,
-        _learner_csv,
+        None,
     ),
     "history": RowFormat(
         (

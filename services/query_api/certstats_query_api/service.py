@@ -15,15 +15,19 @@ from typing import Any
 import asyncpg
 
 from certstats_query_api.auth import Requester
+from certstats_query_api.csv_export import Sink
 from certstats_query_api.pages import Page, encode_cursor
 from certstats_query_api.params import Filters
 from certstats_query_api.problems import FORBIDDEN, NOT_FOUND, ApiProblem, bad_parameter
+from certstats_query_api.rows import SET_ZONE_SQL
 from certstats_query_api.sql.queries import (
     ACCESS_SQL,
     CHECKED_HISTORY_SQL,
+    CSV_LIST_SQL,
     FRESHNESS_SQL,
     LIST_SQL,
     SUMMARY_ACCESS_SQL,
+    SUMMARY_CSV_LIST_SQL,
     SUMMARY_LIST_SQL,
 )
 
@@ -55,13 +59,16 @@ class ListRequest:
     q: str | None = None
     summary: bool = False
 
-    def sql(self, *, everything: bool = False) -> tuple[str, tuple[Any, ...]]:
-        """The static SQL text of this list and its arguments."""
+    def sql(self, *, everything: bool = False, cells: bool = False) -> tuple[str, tuple[Any, ...]]:
+        """The static SQL text of this list and its arguments; ``cells``: the text selecting
+        the CSV cells (learner lists only; dates in the transaction's time zone)."""
         summary_kind = self._summary_kind()
         if summary_kind is None:
-            text = LIST_SQL[(SQL_KIND[self.kind], self.page.sort)]
+            texts = CSV_LIST_SQL if cells else LIST_SQL
+            text = texts[(SQL_KIND[self.kind], self.page.sort)]
         else:
-            text = SUMMARY_LIST_SQL[(summary_kind, self.page.sort)]
+            texts = SUMMARY_CSV_LIST_SQL if cells else SUMMARY_LIST_SQL
+            text = texts[(summary_kind, self.page.sort)]
         if self.kind == "paths":
             head: tuple[Any, ...] = (self.requester.platform_id, self.certificate_id)
         else:
@@ -82,7 +89,7 @@ class ListRequest:
         if not self.summary or kind not in ("certificates", "learners"):
             return None
         if kind == "learners":
-            return kind
+            return "filtered_learners" if self.filters.users else kind
         if self.filters.users:
             return "filtered_certificates"
         return "certificate_counters" if self.requester.platform_admin else kind
@@ -191,9 +198,9 @@ def _paged(
 
 async def stream_rows(
     conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest
-) -> AsyncIterator[asyncpg.Record]:
-    """Every row of the list after the page's cursor (if any), fetched through a server-side
-    cursor a few thousand rows at a time; the connection must be inside a transaction.
+) -> AsyncIterator[list[asyncpg.Record]]:
+    """Every row of the list after the page's cursor (if any), in batches of a few thousand
+    fetched through a server-side cursor; the connection must be inside a transaction.
 
     The next batch is requested before the current one is handed out, so PostgreSQL computes it
     while the caller formats rows (at most two batches in memory)."""
@@ -203,9 +210,20 @@ async def stream_rows(
     while batch:
         following = asyncio.ensure_future(cursor.fetch(_STREAM_BATCH))
         try:
-            for record in batch:
-                yield record
+            yield batch
         finally:
             # let the fetch in flight end (even when the consumer stops), so the connection
             # is idle when the snapshot ends
             batch = await following
+
+
+async def copy_cells(
+    conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest, sink: Sink
+) -> None:
+    """Every row of the list after the page's cursor (if any) as its CSV cells (learner lists,
+    :meth:`ListRequest.sql` ``cells``), written by ``COPY (...) TO STDOUT (FORMAT csv)`` to
+    ``sink`` chunk after chunk: LF row ends, NULL as an empty cell, dates in the request's
+    ``tz`` (the time zone of the rest of the transaction, which must be open)."""
+    text, args = request.sql(everything=True, cells=True)
+    await conn.execute(SET_ZONE_SQL, request.filters.tz.key)
+    await conn.copy_from_query(text, *args, output=sink, format="csv")

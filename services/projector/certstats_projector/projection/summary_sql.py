@@ -98,7 +98,8 @@ SELECT coalesce(n.platform_id, l.platform_id) AS platform_id,
        coalesce(n.certificate_id, l.certificate_id) AS certificate_id,
        coalesce(n.user_id, l.user_id) AS user_id,
        coalesce(n.enrolled, false) AS enrolled, l.grant_id, l.delivered_at, l.expires_at,
-       coalesce(u.status, 'active') AS user_status, coalesce(u.last_name, '') AS last_name
+       coalesce(u.status, 'active') AS user_status, coalesce(u.last_name, '') AS last_name,
+       u.first_name, u.email
 FROM (
     SELECT e.platform_id, gs.certificate_id, e.user_id, bool_or(NOT gs.archived) AS enrolled
     FROM enrollments e
@@ -194,11 +195,12 @@ learner_pairs AS (
           AND l.user_id = n.user_id
 ),
 fresh AS (
-    SELECT k.*, u.user_status, u.last_name
+    SELECT k.*, u.user_status, u.last_name, u.first_name, u.email
     FROM learner_pairs k
     CROSS JOIN LATERAL (
         SELECT coalesce(max(u.status), 'active') AS user_status,
-               coalesce(max(u.last_name), '') AS last_name
+               coalesce(max(u.last_name), '') AS last_name, max(u.first_name) AS first_name,
+               max(u.email) AS email
         FROM users u WHERE u.platform_id = k.platform_id AND u.user_id = k.user_id
     ) AS u
 ),
@@ -295,14 +297,16 @@ changes AS (
            coalesce(f.user_id, o.user_id) AS user_id,
            f.user_id IS NOT NULL AS linked_now, o.user_id IS NOT NULL AS linked_before,
            f.enrolled, f.grant_id, f.delivered_at, f.expires_at, f.user_status, f.last_name,
-           o.row_id, o.enrolled AS old_enrolled, o.grant_id AS old_grant_id,
+           f.first_name, f.email, o.row_id, o.enrolled AS old_enrolled, o.grant_id AS old_grant_id,
            o.expires_at AS old_expires_at, o.user_status AS old_user_status
     FROM fresh f
     FULL JOIN old o ON o.platform_id = f.platform_id AND o.certificate_id = f.certificate_id
                    AND o.user_id = f.user_id
-    WHERE (f.enrolled, f.grant_id, f.delivered_at, f.expires_at, f.user_status, f.last_name)
+    WHERE (f.enrolled, f.grant_id, f.delivered_at, f.expires_at, f.user_status, f.last_name,
+           f.first_name, f.email)
           IS DISTINCT FROM
-          (o.enrolled, o.grant_id, o.delivered_at, o.expires_at, o.user_status, o.last_name)
+          (o.enrolled, o.grant_id, o.delivered_at, o.expires_at, o.user_status, o.last_name,
+           o.first_name, o.email)
 ),
 removed AS (
     DELETE FROM certificate_learners
@@ -311,15 +315,16 @@ removed AS (
 written AS (
     INSERT INTO certificate_learners AS cl (platform_id, certificate_id, user_id, enrolled,
                                             grant_id, delivered_at, expires_at, user_status,
-                                            last_name)
+                                            last_name, first_name, email)
     SELECT platform_id, certificate_id, user_id, enrolled, grant_id, delivered_at, expires_at,
-           user_status, last_name
+           user_status, last_name, first_name, email
     FROM changes WHERE linked_now
     ORDER BY platform_id, certificate_id, user_id
     ON CONFLICT (platform_id, certificate_id, user_id) DO UPDATE
     SET enrolled = EXCLUDED.enrolled, grant_id = EXCLUDED.grant_id,
         delivered_at = EXCLUDED.delivered_at, expires_at = EXCLUDED.expires_at,
-        user_status = EXCLUDED.user_status, last_name = EXCLUDED.last_name
+        user_status = EXCLUDED.user_status, last_name = EXCLUDED.last_name,
+        first_name = EXCLUDED.first_name, email = EXCLUDED.email
 ),
 counts AS (
     SELECT platform_id, certificate_id, user_status, 1 AS linked,

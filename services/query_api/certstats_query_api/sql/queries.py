@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from certstats_query_api.rows import LEARNER_CSV_SQL
 from certstats_query_api.sql.scope import (
     GRANT_RECENCY_SQL,
     SCOPE_CTES,
@@ -79,18 +80,23 @@ def _page(
     first_param: int,
     per_row: str | None = None,
     head: str | None = None,
+    columns: str | None = None,
 ) -> str:
     """Wrap ``rows_sql`` (a CTE list ending in ``rows``) into a keyset-paginated SELECT.
 
     ``per_row``: a SELECT over the page row ``page`` joined LATERAL to each row of the page
     (after the LIMIT), for columns that are no sort key and cost a lookup per row.
 
+    ``columns``: the select list over ``rows`` (default: every column, ``sort_key`` and
+    ``row_id``, for JSON pages and their cursors).
+
     ``head``: a one-row SELECT with a boolean ``allowed`` column, computed once and carried by
     every row; the page joins it only when ``allowed``, and an empty (or not allowed) page is
     that one row with NULL page columns (``row_id`` NULL)."""
     order, compare = ("DESC", "<") if descending else ("ASC", ">")
     k, i, n = first_param, first_param + 1, first_param + 2
-    page = f"""SELECT rows.*, ({key.expression})::text AS sort_key, {row_id} AS row_id FROM rows
+    columns = columns or f"rows.*, ({key.expression})::text AS sort_key, {row_id} AS row_id"
+    page = f"""SELECT {columns} FROM rows
 WHERE ${k}::text IS NULL
    OR ({key.expression}, {row_id}) {compare} (${k}::{key.sql_type}, ${i}::text)
 ORDER BY {key.expression} {order}, {row_id} {order}
@@ -233,40 +239,50 @@ rows AS (
 )"""
 
 
-def _summary_learner_rows(last_name_order: str | None) -> str:
+def _summary_learner_rows(last_name_order: str | None, *, user_filters: bool) -> str:
     """The learner list's ``rows`` from ``certificate_learners`` (in scope, matching the
-    filters), with the copied ``sort_last_name``.
+    filters), with the copied names and ``sort_last_name``.
 
     One branch per user status, each in ``last_name_order`` (``ASC``/``DESC``, None for the
     other sort keys): pages sorted by last name then read ``certificate_learners_by_last_name``
     in order (a merge of the two index scans under ``user_status=all``) and stop at the LIMIT;
-    the keyset condition reaches the index. Users are joined after the merge."""
+    the keyset condition reaches the index, and a whole-certificate CSV streams in that order.
+    ``users`` is joined (after the merge) only with ``user_filters``: the registration and
+    custom field filters $5, $6, $8 read it; without, the text must not be used with them.
+    ``last_name`` is NULL when the learner has no profile (``first_name`` NULL), as in
+    ``users``; the summary stores ``''`` then (migration 0005)."""
     order = (
         ""
         if last_name_order is None
         else f" ORDER BY cl.last_name {last_name_order}, cl.user_id {last_name_order}"
     )
     branches = "\n        UNION ALL\n        ".join(
-        f"""(SELECT cl.user_id, cl.grant_id, cl.delivered_at, cl.expires_at, cl.last_name
+        f"""(SELECT cl.user_id, cl.grant_id, cl.delivered_at, cl.expires_at, cl.last_name,
+                cl.first_name, cl.email
          FROM certificate_learners cl
          WHERE cl.platform_id = $1 AND cl.certificate_id = $11 AND cl.user_status = '{status}'
            AND $9 IN ('{status}', 'all'){order})"""
         for status in ("active", "deleted")
     )
+    users = (
+        f"""
+    LEFT JOIN users u ON u.platform_id = $1 AND u.user_id = cl.user_id
+    WHERE {USER_FILTERS_SQL.format(u="u")} AND"""
+        if user_filters
+        else "\n    WHERE"
+    )
     return f"""{SUMMARY_SCOPE_CTES},
 rows AS (
-    SELECT cl.user_id, u.first_name, u.last_name, u.email,
+    SELECT cl.user_id, cl.first_name,
+           CASE WHEN cl.first_name IS NOT NULL THEN cl.last_name END AS last_name, cl.email,
            CASE WHEN cl.grant_id IS NULL THEN 'not_obtained' ELSE {STATUS_SQL.format(g="cl")}
            END AS latest_status, cl.delivered_at, cl.expires_at, cl.last_name AS sort_last_name
     FROM (
         {branches}
-    ) cl
-    LEFT JOIN users u ON u.platform_id = $1 AND u.user_id = cl.user_id
-    WHERE (NOT $12::boolean OR cl.grant_id IS NOT NULL)
+    ) cl{users} (NOT $12::boolean OR cl.grant_id IS NOT NULL)
       AND ($3 OR cl.user_id IN (SELECT user_id FROM group_learners)
            OR ($11, cl.user_id) IN (SELECT certificate_id, user_id FROM path_scope_pairs))
-      AND {USER_FILTERS_SQL.format(u="u")}
-      AND {_LEARNER_SEARCH.format(u="u")}
+      AND {_LEARNER_SEARCH.format(u="cl")}
 )"""
 
 
@@ -324,8 +340,9 @@ class _List:
         return self.rows if isinstance(self.rows, str) else self.rows(sort, descending)
 
 
-def _texts(lists: dict[str, _List]) -> dict[tuple[str, str], str]:
-    """The SQL text of every (list kind, sort) of ``lists``."""
+def _texts(lists: dict[str, _List], columns: str | None = None) -> dict[tuple[str, str], str]:
+    """The SQL text of every (list kind, sort) of ``lists``, selecting ``columns`` (see
+    :func:`_page`)."""
     return {
         (kind, f"{sign}{name}"): _page(
             spec.rows_sql(name, sign == "-"),
@@ -335,6 +352,7 @@ def _texts(lists: dict[str, _List]) -> dict[tuple[str, str], str]:
             spec.first_param,
             spec.per_row,
             spec.head,
+            columns,
         )
         for kind, spec in lists.items()
         for name, key in spec.sorts.items()
@@ -342,10 +360,28 @@ def _texts(lists: dict[str, _List]) -> dict[tuple[str, str], str]:
     }
 
 
+def _summary_learners(*, user_filters: bool) -> _List:
+    return _List(
+        lambda sort, descending: _summary_learner_rows(
+            None if sort != "last_name" else "DESC" if descending else "ASC",
+            user_filters=user_filters,
+        ),
+        "user_id",
+        14,
+        {**SORTS["learners"], "last_name": SortKey("sort_last_name", "text")},
+    )
+
+
+_LEARNERS = {"learners": _List(_LEARNER_ROWS, "user_id", 14, SORTS["learners"])}
+_SUMMARY_LEARNERS = {
+    "learners": _summary_learners(user_filters=False),
+    "filtered_learners": _summary_learners(user_filters=True),
+}
+
 LIST_SQL = _texts(
     {
         "certificates": _List(_CERTIFICATE_ROWS, "certificate_id", 13, SORTS["certificates"]),
-        "learners": _List(_LEARNER_ROWS, "user_id", 14, SORTS["learners"]),
+        **_LEARNERS,
         "history": _List(_HISTORY_ROWS, "history_id", 13, SORTS["history"]),
         "paths": _List(_PATH_ROWS, "path_id", 3, SORTS["paths"]),
     }
@@ -370,21 +406,23 @@ SUMMARY_LIST_SQL = _texts(
         "filtered_certificates": _List(
             _FILTERED_CERTIFICATE_ROWS, "certificate_id", 13, SORTS["certificates"]
         ),
-        "learners": _List(
-            lambda sort, descending: _summary_learner_rows(
-                None if sort != "last_name" else "DESC" if descending else "ASC"
-            ),
-            "user_id",
-            14,
-            {**SORTS["learners"], "last_name": SortKey("sort_last_name", "text")},
-        ),
+        **_SUMMARY_LEARNERS,
     }
 )
 """SQL per (list kind, sort) reading the summary read models, with the parameters of
 :data:`LIST_SQL`; exact only when the platform's summary horizon is at or before ``as_of``
 (:data:`FRESHNESS_SQL`). ``certificate_counters`` is the certificate list of a platform admin
-without user filters. The learners' ``sort_last_name`` is ``coalesce(last_name, '')`` copied
-into the summary, so cursors are the same on both sides."""
+without user filters; ``learners`` is the learner list without user filters (no ``users``
+join), ``filtered_learners`` with them. The learners' ``sort_last_name`` is
+``coalesce(last_name, '')`` copied into the summary, so cursors are the same on both sides."""
+
+CSV_LIST_SQL = _texts(_LEARNERS, LEARNER_CSV_SQL)
+"""The learner lists of :data:`LIST_SQL` selecting their CSV cells (:data:`LEARNER_CSV_SQL`,
+same parameters)."""
+
+SUMMARY_CSV_LIST_SQL = _texts(_SUMMARY_LEARNERS, LEARNER_CSV_SQL)
+"""The learner lists of :data:`SUMMARY_LIST_SQL` selecting their CSV cells (as
+:data:`CSV_LIST_SQL`)."""
 
 
 _ACCESS_COLUMNS = """($3 OR EXISTS (SELECT 1 FROM role_groups)
