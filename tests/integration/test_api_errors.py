@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ pytest_generate_tests = on_both_paths
 __all__ = ["api"]
 LIST = "/v1/path-certificates"
 LEARNERS = f"{LIST}/c1/learners"
+_FORGED_SURROGATE = base64.urlsafe_b64encode(b'["last_name", "\\ud800", "u1"]').decode()
 
 BAD_PARAMETERS = [
     (LIST, "registered_from", {"registered_from": "2026-13-01"}),
@@ -54,6 +56,7 @@ BAD_PARAMETERS = [
     (LIST, "expiring_within_days", {"expiring_within_days": "-1"}),
     (LIST, "sort", {"sort": "password"}),
     (f"{LIST}.csv", "bom", {"bom": "maybe"}),
+    (f"{LEARNERS}.csv", "cursor", {"cursor": _FORGED_SURROGATE}),  # a 400, not a cut 200
     (LIST, "q", {"q": "x" * 201}),
 ]
 

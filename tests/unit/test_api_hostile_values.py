@@ -4,6 +4,9 @@ that are no value of the sort key's type."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from certstats_query_api.pages import encode_cursor, parse_page
@@ -73,3 +76,11 @@ def test_cursor_key_of_the_right_type_is_sent_as_iso_text(
 ) -> None:
     page = parse_page(kind, sort, None, encode_cursor(sort, key, "row"))
     assert page.after == (sent, "row")
+
+
+@pytest.mark.parametrize(("key", "row_id"), [("\ud800", "row"), ("a", "\udfff"), ("a", "row\x00")])
+def test_cursor_text_postgresql_cannot_hold(key: str, row_id: str) -> None:
+    """Lone surrogates (``\\ud800`` in the cursor's JSON) and NUL: a 400 before any row is sent."""
+    forged = base64.urlsafe_b64encode(json.dumps(["last_name", key, row_id]).encode()).decode()
+    with pytest.raises(ApiProblem, match="cursor"):
+        parse_page("learners", "last_name", None, forged)

@@ -61,9 +61,20 @@ def _decode(cursor: str, sort: str, key_type: str) -> tuple[str, str]:
     if cursor_sort != sort or not isinstance(key, str) or not isinstance(row_id, str):
         raise bad_parameter("cursor", "not a cursor of this list and sort")
     typed_key = _typed_key(key, key_type)
-    if typed_key is None or "\x00" in key or "\x00" in row_id:
+    if typed_key is None or not _storable(key) or not _storable(row_id):
         raise bad_parameter("cursor", "not a cursor of this list and sort")
     return typed_key, row_id
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL text can hold ``text``: no NUL, no lone surrogate (JSON's ``\\ud800``
+    decodes to one; asyncpg cannot encode it, and a CSV export binds the cursor only after its
+    200 is sent)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 _INTEGER_BOUNDS = {"integer": 2**31 - 1, "bigint": 2**63 - 1}
