@@ -4,7 +4,8 @@ read models, and build the expected read models by applying the same events dire
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -113,15 +114,21 @@ async def expected_snapshot(
         await conn.close()
 
 
-async def projected(database_url: str) -> tuple[dict[str, list[tuple[Any, ...]]], dict[int, int]]:
-    """Snapshot of the current generation and its stored offsets (partition -> next offset)."""
+@asynccontextmanager
+async def connected(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
+    """A connection to ``database_url`` and the name of its current generation schema."""
     conn = await asyncpg.connect(database_url)
     try:
-        schema = await generations.current_schema(conn)
-        rows = await conn.fetch(f"SELECT partition, next_offset FROM {schema}.consumer_offsets")
-        return await snapshot(conn, schema), {r["partition"]: r["next_offset"] for r in rows}
+        yield conn, await generations.current_schema(conn)
     finally:
         await conn.close()
+
+
+async def projected(database_url: str) -> tuple[dict[str, list[tuple[Any, ...]]], dict[int, int]]:
+    """Snapshot of the current generation and its stored offsets (partition -> next offset)."""
+    async with connected(database_url) as (conn, schema):
+        rows = await conn.fetch(f"SELECT partition, next_offset FROM {schema}.consumer_offsets")
+        return await snapshot(conn, schema), {r["partition"]: r["next_offset"] for r in rows}
 
 
 async def wait_for_stored(database_url: str, at_least: int, timeout_s: float = 60) -> int:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from itertools import product
 
 from certstats_contracts.envelope import DomainEvent
+from certstats_projector.projection import apply_batch, catch_up_summaries
 from certstats_query_api.sql.queries import FRESHNESS_SQL
 from tests.integration.test_api_harness import SECRET, Api, api
 from tests.reference.api import ApiAsker
@@ -167,3 +168,21 @@ async def test_a_later_delivery_falls_back_to_the_summary_answers(api: Api) -> N
         answers = await compare_all(model, asker, query, requests)
         assert answers == summarized, query
         drill_down_invariants(answers)
+
+
+async def test_deferred_summaries_are_not_read_until_caught_up(api: Api) -> None:
+    """Catch-up mode (docs/DECISIONS.md "Deferred summaries"): while a platform's summaries are
+    deferred they are stale, so the API answers from the normalized SQL; the catch-up rebuild
+    makes them exact again and the API answers from them."""
+    events = _world()
+    await api.load(events[:-5])
+    asker, requests = ApiAsker(api.client, SECRET, page_size=2), requests_for(("c1", "c2", "c3"))
+    await apply_batch(api.conn, api.schema, events[-5:], {}, defer_summaries=True)
+    assert not await _summary_exact(api)
+    model = ReferenceModel(events)
+    deferred = [await compare_all(model, asker, query, requests) for query in QUERIES[:6]]
+
+    assert await catch_up_summaries(api.conn, api.schema) == ["acme"]
+    assert await _summary_exact(api)
+    for query, answered in zip(QUERIES[:6], deferred, strict=True):
+        assert await compare_all(model, asker, query, requests) == answered, query

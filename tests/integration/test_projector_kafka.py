@@ -9,13 +9,16 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from aiokafka.structs import ConsumerRecord
 
 from bench.synthetic import synthetic_stream
 from certstats_projector import dlq
 from certstats_projector.app import Projector, project_until_caught_up
 from certstats_projector.progress import CatchUpProgress
+from certstats_projector.projection import deferred_platforms
 from tests.integration.kafka_support import (
+    connected,
     expected_snapshot,
     projected,
     publish,
@@ -25,12 +28,22 @@ from tests.integration.kafka_support import (
 )
 
 
+@pytest.mark.parametrize("deferral_lag", [None, 0], ids=["refreshed", "deferred"])
 async def test_projects_a_stream_to_the_same_read_models_as_one_direct_apply(
-    database_url: str, kafka_bootstrap: str, topic: str
+    database_url: str, kafka_bootstrap: str, topic: str, deferral_lag: int | None
 ) -> None:
+    """Also in catch-up mode (``deferral_lag`` 0: every batch defers the summaries, which one
+    rebuild catches up before the projector reports caught up; docs/DECISIONS.md "Deferred
+    summaries"): the rebuild writes the counters in slot 0 only, batches under their slot."""
     messages = list(synthetic_stream(3000))
     ends = await publish(kafka_bootstrap, topic, messages)
-    settings = settings_for(database_url, kafka_bootstrap, topic, batch_max_records=400)
+    settings = settings_for(
+        database_url,
+        kafka_bootstrap,
+        topic,
+        batch_max_records=400,
+        summary_deferral_lag=deferral_lag,
+    )
     seen: list[CatchUpProgress] = []
 
     progress = await project_until_caught_up(settings, seen.append, timeout_s=120)
@@ -41,6 +54,12 @@ async def test_projects_a_stream_to_the_same_read_models_as_one_direct_apply(
     assert tables == await expected_snapshot(database_url, valid_events(messages))
     assert len(tables["applied_events"]) == len(valid_events(messages))
     assert seen[-1] is progress and not seen[0].caught_up
+    async with connected(database_url) as (conn, schema):
+        assert await deferred_platforms(conn, schema) == []
+        slots = await conn.fetchval(
+            f"SELECT array_agg(DISTINCT slot) FROM {schema}.certificate_stats"
+        )
+    assert (slots == [0]) == (deferral_lag == 0)
 
 
 async def test_empty_topic_is_caught_up_at_once(

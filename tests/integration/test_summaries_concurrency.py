@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from certstats_contracts.envelope import DomainEvent
-from certstats_projector.projection import apply_batch
+from certstats_projector.projection import apply_batch, catch_up_summaries, deferred_platforms
 from certstats_projector.projection.summaries import SUMMARY_LOCK_CLASS
 from tests.integration.projection_support import (
     Projection,
@@ -53,13 +53,26 @@ def catalog_change(number: int) -> list[DomainEvent]:
 
 
 async def lane(
-    database_url: str, schema: str, batches: Sequence[list[DomainEvent]], slot: int
+    database_url: str,
+    schema: str,
+    batches: Sequence[list[DomainEvent]],
+    slot: int,
+    defer: bool = False,
 ) -> None:
     """One commit lane on its own connection: ``batches`` in order."""
     conn = await asyncpg.connect(database_url)
     try:
         for batch in batches:
-            await apply_batch(conn, schema, batch, {}, slot=slot)
+            await apply_batch(conn, schema, batch, {}, slot=slot, defer_summaries=defer)
+    finally:
+        await conn.close()
+
+
+async def catching_up(database_url: str, schema: str) -> None:
+    """A summary catch-up on its own connection (docs/DECISIONS.md "Deferred summaries")."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await catch_up_summaries(conn, schema)
     finally:
         await conn.close()
 
@@ -91,6 +104,69 @@ async def test_catalog_and_learner_lanes_leave_exact_summaries(
         )
         truth = await assert_summaries_exact(proj.conn, proj.schema)
         assert len(truth.learners) == 4 * LEARNER_LANES * (number + 1)
+
+
+async def test_deferring_lanes_and_catch_ups_leave_exact_summaries(
+    proj: Projection, database_url: str
+) -> None:
+    """Catch-up mode: each round, lanes that defer the refresh and lanes that refresh commit
+    beside the catalog lane and a catch-up rebuild; a deferred listing is never lost to a
+    concurrent catch-up (its shared lock), so after a last catch-up the summaries are exact."""
+    await proj.apply(
+        [
+            event("certificate.created", 1, certificate_id="c1", title="C1"),
+            event("certificate.created", 1, certificate_id="c2", title="C2"),
+            event("path.created", 1, path_id="p1", name="P", certificate_id="c1"),
+            session_state("s1", 1),
+        ]
+    )
+    ids = itertools.count()
+    for number in range(ROUNDS // 2):
+        learner_batches = [
+            [enrollment(f"e{n}", number + 10, user_id=f"u{n}") for n in itertools.islice(ids, 4)]
+            for _ in range(LEARNER_LANES)
+        ]
+        await asyncio.gather(
+            lane(database_url, proj.schema, [catalog_change(number)], 0, defer=number % 2 == 0),
+            catching_up(database_url, proj.schema),
+            *(
+                lane(database_url, proj.schema, [batch], n + 1, defer=(n + number) % 2 == 0)
+                for n, batch in enumerate(learner_batches)
+            ),
+        )
+        await catch_up_summaries(proj.conn, proj.schema)
+        assert await deferred_platforms(proj.conn, proj.schema) == []
+        truth = await assert_summaries_exact(proj.conn, proj.schema)
+        assert len(truth.learners) == 4 * LEARNER_LANES * (number + 1)
+
+
+async def test_a_catch_up_waits_for_a_deferring_batch_in_flight(
+    proj: Projection, database_url: str
+) -> None:
+    """The platform is listed as deferred already; a deferring batch in flight (its listing a
+    no-op) holds the platform's shared lock, so a catch-up rebuild waits for its commit and
+    sees its learner: without the lock, the rebuild would miss the learner and unlist the
+    platform."""
+    await proj.apply(
+        [
+            event("certificate.created", 1, certificate_id="c1", title="C1"),
+            event("path.created", 1, path_id="p1", name="P", certificate_id="c1"),
+            session_state("s1", 1),
+        ]
+    )
+    await apply_batch(proj.conn, proj.schema, [enrollment("e1", 2)], {}, defer_summaries=True)
+    in_flight = proj.conn.transaction()
+    await in_flight.start()
+    late = enrollment("e2", 3, user_id="u2")
+    await apply_batch(proj.conn, proj.schema, [late], {}, defer_summaries=True)
+    catch_up = asyncio.create_task(catching_up(database_url, proj.schema))
+    await asyncio.sleep(0.5)
+    assert not catch_up.done()
+    await in_flight.commit()
+    await catch_up
+    assert await deferred_platforms(proj.conn, proj.schema) == []
+    truth = await assert_summaries_exact(proj.conn, proj.schema)
+    assert len(truth.learners) == 2
 
 
 SUMMARY_LOCK_MODES_SQL = """

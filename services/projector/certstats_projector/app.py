@@ -99,13 +99,16 @@ class Projector:
     async def wait_caught_up(
         self, on_progress: Callable[[CatchUpProgress], None] | None = None, poll_s: float = 0.2
     ) -> CatchUpProgress:
-        """Poll :meth:`progress` every ``poll_s`` seconds until caught up; returns the last."""
+        """Poll :meth:`progress` every ``poll_s`` seconds until caught up and no summaries are
+        deferred (their catch-up done, :mod:`certstats_projector.deferral`); returns the last."""
         while True:
             progress = self.progress()
             if on_progress is not None:
                 on_progress(progress)
             if progress.caught_up:
-                return progress
+                self.applier.summaries.poke(self.applier.schema)
+                if not self.applier.summaries.busy:
+                    return progress
             await asyncio.sleep(poll_s)
 
     async def _on_batch(self, msg: KafkaMessage) -> None:
@@ -128,7 +131,10 @@ class Projector:
             follow=None if self._schema else self._listener.reseek,  # live: follow promotions
             lanes=s.commit_lanes,
             queued=s.queued_batches_per_lane,
+            lag=lambda: self.progress().total_lag,
+            summary_deferral_lag=s.summary_deferral_lag,
         )
+        await self._applier.summaries.check(self._applier.schema)
         if s.gc_gen0_threshold is not None:
             gc.freeze()  # what start-up allocated (modules, models) is never garbage
             gc.set_threshold(s.gc_gen0_threshold, 20, 100)
@@ -164,6 +170,8 @@ class Projector:
         while True:
             with contextlib.suppress(Exception):
                 self.metrics.set_lag(self.progress().lag)
+                self.applier.summaries.poke(self.applier.schema)
+                self.metrics.summaries_deferred.set(self.applier.summaries.busy)
                 watermark = await self.applier.newest_watermark()
                 self.metrics.set_watermark(watermark, datetime.now(UTC))
             await asyncio.sleep(self.settings.lag_refresh_s)

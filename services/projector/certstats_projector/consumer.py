@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from itertools import groupby
 from typing import Any, cast
 
@@ -27,6 +28,7 @@ import structlog
 from aiokafka import ConsumerRecord
 
 from certstats_projector.decoding import TOPIC_PARTITION, DecodedBatch
+from certstats_projector.deferral import SummaryDeferral
 from certstats_projector.dlq import Rejected
 from certstats_projector.generations import current_schema
 from certstats_projector.metrics import ProjectorMetrics
@@ -77,6 +79,9 @@ class BatchApplier:
     Once a rebuild promoted another one, the batch is not committed; the next :meth:`handle`
     switches ``schema`` and awaits ``follow()``, which re-seeks the assigned partitions to the
     offsets stored in the new generation.
+
+    ``lag`` (messages left over the assigned partitions) and ``summary_deferral_lag`` drive the
+    summaries' catch-up mode (:mod:`certstats_projector.deferral`).
     """
 
     def __init__(
@@ -89,12 +94,20 @@ class BatchApplier:
         follow: Callable[[], Awaitable[None]] | None = None,
         lanes: int = 1,
         queued: int = 1,
+        lag: Callable[[], int] = lambda: 0,
+        summary_deferral_lag: int | None = None,
     ) -> None:
         self._pool = pool
         self.schema = schema
         self._metrics = metrics
         self._dead_letter = dead_letter
         self.retry = Retrier(backoff, metrics.batch_failures)
+        self.summaries = SummaryDeferral(
+            lambda: pooled(pool),
+            lag,
+            summary_deferral_lag,
+            Retrier(backoff, metrics.batch_failures),
+        )
         self._follow = follow
         self._promoted: str | None = None
         self._lanes = lanes
@@ -155,9 +168,11 @@ class BatchApplier:
             await self._drain_lane(lane)
 
     async def close(self) -> None:
-        """Start no more commits and wait for the current one (graceful stop)."""
+        """Start no more commits, wait for the current one and stop a summary catch-up in
+        flight (graceful stop)."""
         self._closed = True
         await self.drain()
+        await self.summaries.close()
 
     async def _commit_after(
         self,
@@ -189,6 +204,7 @@ class BatchApplier:
         if applied is None:
             return  # another generation was promoted: not committed (see handle)
         self.stored.update(batch.next_offsets)
+        self.summaries.poke(schema)
         self._known_users.remember(schema, applied.users)
         self._record_metrics(batch, applied, time.perf_counter() - started)
 
@@ -196,35 +212,48 @@ class BatchApplier:
         """Apply ``batch``; if PostgreSQL rejects a value in it, apply its events one at a
         time, dead-letter each event it rejects, then store the batch's offsets. Events
         applied before a crash are skipped on replay (event-id dedup): still exactly-once.
-        Every transaction writes the summary counters under the batch's slot."""
+        Every transaction writes the summary counters under the batch's slot, or defers the
+        summaries (the lag before the batch decides, see :mod:`certstats_projector.deferral`)."""
         slot = summary_slot(batch.next_offsets)
+        defer = self.summaries.should_defer()
         try:
-            return await self._apply(batch, schema, slot)
+            return await self._apply(batch, schema, slot, defer)
         except POISON_ERRORS as exc:
             log.warning("read model rejected a batch: isolating the event", error=repr(exc))
         for event, record in zip(batch.events, batch.sources, strict=True):
             try:
-                if await self._apply(DecodedBatch([event]), schema, slot) is None:
+                if await self._apply(DecodedBatch([event]), schema, slot, defer) is None:
                     return None
             except POISON_ERRORS as exc:
                 rejected = Rejected(record, f"rejected by the read model: {exc}")
                 _log_rejected(rejected)
                 await self._dead_letter([rejected])
                 self._metrics.events_dead_lettered.labels(record.topic).inc()
-        return await self._apply(DecodedBatch(next_offsets=batch.next_offsets), schema, slot)
+        empty = DecodedBatch(next_offsets=batch.next_offsets)
+        return await self._apply(empty, schema, slot, defer)
 
-    async def _apply(self, batch: DecodedBatch, schema: str, slot: int) -> AppliedBatch | None:
+    async def _apply(
+        self, batch: DecodedBatch, schema: str, slot: int, defer: bool
+    ) -> AppliedBatch | None:
         known = self._known_users.of(schema)
-        events, offsets = batch.events, batch.next_offsets
+        apply = partial(
+            apply_batch,
+            schema=schema,
+            events=batch.events,
+            next_offsets=batch.next_offsets,
+            known_users=known,
+            slot=slot,
+            defer_summaries=defer,
+        )
         async with pooled(self._pool) as conn:
             if self._follow is None:
-                return await apply_batch(conn, schema, events, offsets, known, slot=slot)
+                return await apply(conn)
             async with conn.transaction():
                 current = await lock_current_generation(conn)
                 if current != schema:
                     self._promoted = current
                     return None
-                return await apply_batch(conn, schema, events, offsets, known, slot=slot)
+                return await apply(conn)
 
     async def _switch(self, schema: str) -> None:
         """Follow the promoted generation ``schema`` (SPEC.md §6): drop the batches fetched
@@ -233,6 +262,7 @@ class BatchApplier:
         self.schema, self._promoted = schema, None
         self.epoch += 1
         self.stored.clear()
+        self.summaries.recheck()
         log.info("following the promoted read-model generation", schema=schema)
         await self._follow()
 

@@ -61,6 +61,11 @@ class ProjectorMetrics:
             "Now minus the newest applied event time (data_as_of) over all platforms (s).",
             registry=self.registry,
         )
+        self.summaries_deferred = Gauge(
+            "certstats_projector_summaries_deferred",
+            "1 while summaries may be deferred (catch-up mode, or its rebuild due or running).",
+            registry=self.registry,
+        )
         self.watermark = Gauge(
             "certstats_projector_watermark_timestamp_seconds",
             "Newest applied event time (data_as_of) over all platforms, Unix seconds.",

@@ -60,6 +60,14 @@ class ProjectorSettings(BaseSettings):
         description="Decoded batches that may wait behind the one a lane is committing "
         "(the next batches are fetched and decoded meanwhile).",
     )
+    summary_deferral_lag: int | None = Field(
+        default=100_000,
+        ge=0,
+        description="Catch-up mode: while more messages than this are left to apply over the "
+        "assigned partitions, batches defer the summary refresh, and one set-based rebuild "
+        "per platform catches the summaries up once the lag is back under it (meanwhile the "
+        "query API answers those platforms from the normalized tables). None: never defer.",
+    )
     pool_min_size: int = Field(default=1, ge=1)
     pool_max_size: int = Field(default=4, ge=2)
     retry_initial_s: float = Field(

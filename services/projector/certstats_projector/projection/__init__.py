@@ -2,18 +2,21 @@
 
 ``apply_batch`` writes one batch (dedup, read models, offsets, watermark) in one transaction;
 ``stored_offsets`` tells a consumer where to resume; ``rebuild_summaries`` recomputes the
-summary read models from scratch.
+summary read models from scratch, ``catch_up_summaries`` those of the platforms whose
+summaries batches deferred (catch-up mode).
 """
 
 from .batch import AppliedBatch, InvalidSchemaName, apply_batch, stored_offsets
 from .references import KnownUsers
-from .summaries import rebuild_summaries, summary_slot
+from .summaries import catch_up_summaries, deferred_platforms, rebuild_summaries, summary_slot
 
 __all__ = [
     "AppliedBatch",
     "InvalidSchemaName",
     "KnownUsers",
     "apply_batch",
+    "catch_up_summaries",
+    "deferred_platforms",
     "rebuild_summaries",
     "stored_offsets",
     "summary_slot",

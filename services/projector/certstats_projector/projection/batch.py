@@ -23,6 +23,7 @@ from .groups import apply_groups
 from .reduce import EntityKey, EventsByType
 from .references import ensure_referenced
 from .sessions import apply_sessions
+from .sql import SET_SEARCH_PATH_SQL
 from .summaries import prepare_summaries
 from .tracking import advance_offsets, advance_watermarks, keep_new, read_offsets
 from .users import apply_users
@@ -48,8 +49,6 @@ SELECT set_config('search_path', $1, true), set_config('synchronous_commit', 'of
 """Transaction-local settings of a batch: the generation schema, and no wait for the WAL flush.
 Asynchronous commit is safe here: a crash can lose only whole recent batches, offsets
 included, and those are consumed again (docs/DECISIONS.md, "Asynchronous commit")."""
-
-SET_SEARCH_PATH_SQL = "SELECT set_config('search_path', $1, true)"
 
 
 class InvalidSchemaName(ValueError):
@@ -84,12 +83,15 @@ async def apply_batch(
     known_users: AbstractSet[EntityKey] = frozenset(),
     *,
     slot: int = 0,
+    defer_summaries: bool = False,
 ) -> AppliedBatch:
     """Apply ``events`` (consumption order) to generation ``schema`` in one transaction, and
     store ``next_offsets`` ((topic, partition) -> next offset to read) with it.
     ``known_users`` are ``(platform_id, user_id)`` known to have a row in ``schema`` already
     (no placeholder insert for them). ``slot`` is the summary counters' slot: distinct for
-    batches that may commit concurrently (:func:`.summaries.summary_slot`).
+    batches that may commit concurrently (:func:`.summaries.summary_slot`). With
+    ``defer_summaries`` (catch-up mode) the summaries are not refreshed: the platforms
+    concerned are listed as deferred, for :func:`.summaries.catch_up_summaries`.
 
     Offsets are stored for every given partition, even when all its events were duplicates
     or dead-lettered; they never move backwards. Idempotent: re-applying a batch changes
@@ -102,13 +104,16 @@ async def apply_batch(
     _check_schema(schema)
     async with conn.transaction():
         await conn.execute(BATCH_SETTINGS_SQL, schema)
-        summaries = await prepare_summaries(conn, schema, events)
+        summaries = await prepare_summaries(conn, schema, [] if defer_summaries else events)
         new = await keep_new(conn, events)
         batch = EventsByType(new)
         users = await ensure_referenced(conn, batch, known_users)
         for handler in HANDLERS:
             await handler(conn, batch)
-        await summaries.refresh(conn, batch, slot)
+        if defer_summaries:
+            await summaries.defer(conn, batch)
+        else:
+            await summaries.refresh(conn, batch, slot)
         await advance_offsets(conn, next_offsets)
         await advance_watermarks(conn, new)
     return AppliedBatch(applied=batch.counts(), duplicates=len(events) - len(new), users=users)

@@ -22,6 +22,9 @@ import asyncpg
 
 Row = tuple[object, ...]
 
+SET_SEARCH_PATH_SQL = "SELECT set_config('search_path', $1, true)"
+"""Transaction-local ``search_path``: the generation schema ``$1`` the statements address."""
+
 _TEXT_ARRAY_PARAMETER = re.compile(r"\$(\d+)::text::text\[\]")
 
 

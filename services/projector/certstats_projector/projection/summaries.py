@@ -45,10 +45,14 @@ import asyncpg
 from certstats_contracts.envelope import DomainEvent
 
 from .reduce import EntityKey, EventsByType, entity_key
+from .sql import SET_SEARCH_PATH_SQL
 from .summary_sql import (
     CATALOG_STATE_SQL,
     CHANGED_CATALOG_SQL,
+    DEFER_SQL,
+    DEFERRED_PLATFORMS_SQL,
     LOCK_PLATFORMS_SQL,
+    REBUILD_PLATFORMS_SQL,
     REBUILD_SQL,
     REFRESH_PLANNER_SQL,
     REFRESH_SQL,
@@ -120,16 +124,22 @@ class SummaryRefresh:
             exclusive.update((platform, True) for platform, _ in keys)
             arguments += [[k[0] for k in keys], [k[1] for k in keys]]
         platforms = sorted(exclusive)
-        await conn.execute(
-            LOCK_PLATFORMS_SQL,
-            SUMMARY_LOCK_CLASS,
-            self.schema,
-            platforms,
-            [exclusive[p] for p in platforms],
-        )
+        await _lock_platforms(conn, self.schema, platforms, [exclusive[p] for p in platforms])
         await conn.execute(REFRESH_PLANNER_SQL)
         rows: int = await conn.fetchval(REFRESH_SQL, *arguments)
         return rows
+
+    async def defer(self, conn: asyncpg.Connection, batch: EventsByType) -> None:
+        """Instead of :meth:`refresh` (catch-up mode, docs/DECISIONS.md "Deferred summaries"):
+        list the platforms of the batch's learner and link-changing catalog events in
+        ``summary_deferred``, for :func:`catch_up_summaries`, under their shared locks (so a
+        catch-up in flight either sees this batch or waits for it: the listing is never lost
+        to its delete)."""
+        events = batch.of(*LEARNER_TYPES, *LINK_CHANGING_TYPES)
+        platforms = sorted({event.platform_id for event in events})
+        if platforms:
+            await _lock_platforms(conn, self.schema, platforms, [False] * len(platforms))
+            await conn.execute(DEFER_SQL, platforms)
 
     async def _changed_catalog(self, conn: asyncpg.Connection) -> dict[str, list[EntityKey]]:
         """Family -> the batch's catalog entities whose link-deciding state changed."""
@@ -175,6 +185,67 @@ def summary_slot(next_offsets: Mapping[tuple[str, int], int]) -> int:
     return min((partition for _, partition in next_offsets), default=0)
 
 
+async def _lock_platforms(
+    conn: asyncpg.Connection, schema: str, platforms: list[str], exclusive: list[bool]
+) -> None:
+    """The per (generation, platform) advisory transaction locks of ``platforms``, in key order,
+    exclusive where ``exclusive`` says so (``LOCK_PLATFORMS_SQL``)."""
+    await conn.execute(LOCK_PLATFORMS_SQL, SUMMARY_LOCK_CLASS, schema, platforms, exclusive)
+
+
+ANALYZE_SUMMARIES_SQL = "ANALYZE certificate_learners, certificate_stats, certificate_expiry"
+"""Statistics of the summary tables after a bulk rewrite (the query API plans with them)."""
+
+CATCH_UP_ANALYZED = (
+    "users",
+    "certificates",
+    "paths",
+    "path_sessions",
+    "enrollments",
+    "certificate_grants",
+)
+"""Tables the catch-up rebuild reads set-based: analyzed first, since a generation filled in
+catch-up mode may have no statistics yet, and the planner then nests loops over big tables."""
+
+
+async def deferred_platforms(conn: asyncpg.Connection, schema: str) -> list[str]:
+    """The platforms of generation ``schema`` whose summaries are deferred (key order)."""
+    async with conn.transaction():
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
+        return [row[0] for row in await conn.fetch(DEFERRED_PLATFORMS_SQL)]
+
+
+async def catch_up_summaries(conn: asyncpg.Connection, schema: str) -> list[str]:
+    """Rebuild the summaries of the platforms listed in ``summary_deferred`` of generation
+    ``schema`` set-based (``REBUILD_PLATFORMS_SQL``), unlisting them, in one transaction under
+    their exclusive platform locks: batches of those platforms wait for it, and a batch that
+    committed before it is in its rebuild (docs/DECISIONS.md "Deferred summaries"). Returns
+    the platforms rebuilt (none: nothing was deferred, or another instance rebuilt them).
+
+    Raises:
+        asyncpg.PostgresError: the rebuild failed and was rolled back (still deferred).
+    """
+    if not await deferred_platforms(conn, schema):
+        return []
+    async with conn.transaction():
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
+        await conn.execute(f"ANALYZE {', '.join(CATCH_UP_ANALYZED)}")
+    async with conn.transaction():
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
+        listed = [row[0] for row in await conn.fetch(DEFERRED_PLATFORMS_SQL)]
+        await _lock_platforms(conn, schema, listed, [True] * len(listed))
+        still = {row[0] for row in await conn.fetch(DEFERRED_PLATFORMS_SQL)}
+        platforms = [platform for platform in listed if platform in still]
+        if platforms:
+            for statement in REBUILD_PLATFORMS_SQL:
+                await conn.execute(statement, platforms)
+    if platforms:
+        async with conn.transaction():
+            await conn.execute(SET_SEARCH_PATH_SQL, schema)
+            await conn.execute(ANALYZE_SUMMARIES_SQL)
+    return platforms
+
+
 async def rebuild_summaries(conn: asyncpg.Connection, schema: str) -> None:
     """Recompute every summary read model of generation ``schema`` from its normalized tables
     in one transaction (counters in slot 0, zero counts left out), then ANALYZE them. For
@@ -185,7 +256,7 @@ async def rebuild_summaries(conn: asyncpg.Connection, schema: str) -> None:
         asyncpg.UndefinedTableError: ``schema`` is not a migrated generation (nothing changed).
     """
     async with conn.transaction():
-        await conn.execute("SELECT set_config('search_path', $1, true)", schema)
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
         for statement in REBUILD_SQL:
             await conn.execute(statement)
-        await conn.execute("ANALYZE certificate_learners, certificate_stats, certificate_expiry")
+        await conn.execute(ANALYZE_SUMMARIES_SQL)

@@ -92,8 +92,17 @@ known_certificates AS MATERIALIZED (
 )"""
 
 
-LINKED_PAIRS_SQL = f"""
-WITH {catalog_ctes(None)}
+def _linked_pairs_sql(platforms: str | None) -> str:
+    """:data:`LINKED_PAIRS_SQL` over every platform (``platforms`` None) or over those of the
+    ``text[]`` parameter ``platforms`` (e.g. ``"$1"``)."""
+    if platforms is None:
+        head, only = f"WITH {catalog_ctes(None)}", ""
+    else:
+        rebuilt = f"rebuilt AS (SELECT DISTINCT unnest({platforms}::text[]) AS platform_id)"
+        head = f"WITH {rebuilt},{catalog_ctes('rebuilt')}"
+        only = " AND {t}.platform_id IN (SELECT platform_id FROM rebuilt)"
+    return f"""
+{head}
 SELECT coalesce(n.platform_id, l.platform_id) AS platform_id,
        coalesce(n.certificate_id, l.certificate_id) AS certificate_id,
        coalesce(n.user_id, l.user_id) AS user_id,
@@ -104,7 +113,7 @@ FROM (
     SELECT e.platform_id, gs.certificate_id, e.user_id, bool_or(NOT gs.archived) AS enrolled
     FROM enrollments e
     JOIN granting_sessions gs ON gs.platform_id = e.platform_id AND gs.session_id = e.session_id
-    WHERE NOT e.deleted
+    WHERE NOT e.deleted{only.format(t="e")}
     GROUP BY e.platform_id, gs.certificate_id, e.user_id
 ) AS n
 FULL JOIN (
@@ -113,7 +122,7 @@ FULL JOIN (
     FROM certificate_grants g
     JOIN known_certificates kc ON kc.platform_id = g.platform_id
                               AND kc.certificate_id = g.certificate_id
-    WHERE NOT g.revoked AND g.delivered_at IS NOT NULL
+    WHERE NOT g.revoked AND g.delivered_at IS NOT NULL{only.format(t="g")}
       AND NOT EXISTS (
           SELECT 1 FROM enrollments ge
           LEFT JOIN hiding_sessions gh ON gh.platform_id = ge.platform_id
@@ -130,6 +139,9 @@ FULL JOIN (
 LEFT JOIN users u ON u.platform_id = coalesce(n.platform_id, l.platform_id)
                  AND u.user_id = coalesce(n.user_id, l.user_id)
 """
+
+
+LINKED_PAIRS_SQL = _linked_pairs_sql(None)
 """Every linked pair of the generation (``search_path``) with its ``certificate_learners``
 columns, set-based: the truth the summary maintains (and its rebuild). Rows in no order."""
 
@@ -262,6 +274,7 @@ sessions_changed AS (
     JOIN path_sessions s ON s.platform_id = pc.platform_id AND s.path_id = pc.path_id
 ),
 affected AS (
+    SELECT * FROM (
     SELECT * FROM unnest($1::text[], $2::text[]) AS a (platform_id, user_id)
     UNION
     SELECT e.platform_id, e.user_id FROM sessions_changed sc
@@ -273,6 +286,8 @@ affected AS (
     SELECT g.platform_id, g.user_id FROM certificates_changed cc
     JOIN certificate_grants g ON g.platform_id = cc.platform_id
                              AND g.certificate_id = cc.certificate_id
+    ) AS a
+    WHERE NOT EXISTS (SELECT 1 FROM summary_deferred d WHERE d.platform_id = a.platform_id)
 )"""
 """The learners whose links may have changed: ``$1``/``$2`` (platform ids, user ids of the
 batch's learner facts and user events), and those reached from the catalog entities whose
@@ -280,7 +295,8 @@ link-deciding state changed (``$4``-``$9``: platform ids, ids of certificates, p
 see ``CHANGED_CATALOG_SQL``). A changed certificate reaches its paths, a changed path its
 sessions (read here, under the lock: another lane may have moved them); a changed session
 reaches its enrollments' learners and the learners of the grants naming it; a changed
-certificate, the learners of its grants."""
+certificate, the learners of its grants. Learners of a platform whose summaries are deferred
+(``summary_deferred``) are left out: its catch-up rebuild recomputes them."""
 
 REFRESH_PLANNER_SQL = """
 SELECT set_config('jit', 'off', true), set_config('join_collapse_limit', '1', true)
@@ -378,31 +394,70 @@ write the changed ones; add the differences (new - old) to ``certificate_stats``
 ``certificate_expiry`` under slot ``$3``, in key order; raise ``summary_horizon`` of the slot
 to the newest ``delivered_at`` written. Returns the number of pairs changed."""
 
-REBUILD_SQL = (
-    "TRUNCATE certificate_learners, certificate_stats, certificate_expiry, summary_horizon",
-    f"INSERT INTO certificate_learners {LINKED_PAIRS_SQL}",
-    """
+
+def _rebuild_sql(platforms: str | None) -> tuple[str, ...]:
+    """Statements recomputing the summaries of every platform (``platforms`` None) or of those
+    of the ``text[]`` parameter ``platforms``, counters in slot 0, in order."""
+    if platforms is None:
+        tables = "certificate_learners, certificate_stats, certificate_expiry, summary_horizon"
+        clear: tuple[str, ...] = (f"TRUNCATE {tables}, summary_deferred",)
+        where = ""
+    else:
+        where = f"platform_id = ANY ({platforms}::text[])"
+        clear = tuple(
+            f"DELETE FROM {table} WHERE {where}"
+            for table in (
+                "certificate_learners",
+                "certificate_stats",
+                "certificate_expiry",
+                "summary_horizon",
+                "summary_deferred",
+            )
+        )
+        where = f" AND {where}"
+    return (
+        *clear,
+        f"INSERT INTO certificate_learners {_linked_pairs_sql(platforms)}",
+        f"""
 INSERT INTO certificate_stats (platform_id, certificate_id, user_status, slot,
                                linked, certified, enrolled)
 SELECT platform_id, certificate_id, user_status, 0, count(*),
        count(*) FILTER (WHERE grant_id IS NOT NULL), count(*) FILTER (WHERE enrolled)
-FROM certificate_learners GROUP BY platform_id, certificate_id, user_status
+FROM certificate_learners WHERE true{where} GROUP BY platform_id, certificate_id, user_status
 """,
-    """
+        f"""
 INSERT INTO certificate_expiry (platform_id, certificate_id, user_status, slot, expires_on,
                                 learners)
 SELECT platform_id, certificate_id, user_status, 0, (expires_at AT TIME ZONE 'UTC')::date,
        count(*)
-FROM certificate_learners WHERE grant_id IS NOT NULL AND expires_at IS NOT NULL
+FROM certificate_learners WHERE grant_id IS NOT NULL AND expires_at IS NOT NULL{where}
 GROUP BY 1, 2, 3, 5
 """,
-    """
+        f"""
 INSERT INTO summary_horizon (platform_id, slot, delivered_until)
 SELECT platform_id, 0, max(delivered_at) FROM certificate_learners
-WHERE delivered_at IS NOT NULL GROUP BY platform_id
+WHERE delivered_at IS NOT NULL{where} GROUP BY platform_id
 """,
-)
-"""Statements recomputing every summary from scratch (slot 0), in order."""
+    )
+
+
+REBUILD_SQL = _rebuild_sql(None)
+"""Statements recomputing every summary from scratch (slot 0), in order; the first one also
+empties ``summary_deferred`` (every platform's summaries are then exact)."""
+
+REBUILD_PLATFORMS_SQL = _rebuild_sql("$1")
+""":data:`REBUILD_SQL` for the platforms of ``$1`` (``text[]``) only, which it also deletes from
+``summary_deferred``: the catch-up of deferred summaries (``catch_up_summaries``)."""
+
+DEFERRED_PLATFORMS_SQL = "SELECT platform_id FROM summary_deferred ORDER BY platform_id"
+"""The platforms whose summaries are deferred, in key order."""
+
+DEFER_SQL = """
+INSERT INTO summary_deferred (platform_id)
+SELECT DISTINCT unnest($1::text[]) ORDER BY 1
+ON CONFLICT (platform_id) DO NOTHING
+"""
+"""List the platforms of ``$1`` (``text[]``) as deferred (a batch in catch-up mode)."""
 
 SUMMED_COUNTERS_SQL = {
     "certificate_stats": (

@@ -453,12 +453,14 @@ FRESHNESS_SQL = f"""SELECT
     {_WATERMARK_SQL} AS data_as_of,
     $2::timestamptz >= coalesce(
         (SELECT max(delivered_until) FROM summary_horizon WHERE platform_id = $1),
-        '-infinity') AS summary_exact"""
+        '-infinity')
+    AND NOT EXISTS (SELECT 1 FROM summary_deferred WHERE platform_id = $1) AS summary_exact"""
 """Binds $1 platform_id, $2 as_of. ``data_as_of``: the platform's projection watermark
 (SPEC.md §5.6; NULL before its first event). ``summary_exact``: whether the summary read models
 answer at ``as_of`` exactly, i.e. no grant they hold is delivered after ``as_of`` (they hold
 every visible grant whatever its ``delivered_at``; docs/DECISIONS.md "Query API on the
-summaries")."""
+summaries"), and the projector has not deferred them (catch-up mode, docs/DECISIONS.md
+"Deferred summaries")."""
 
 CHECKED_HISTORY_SQL = _texts(
     {

@@ -1,0 +1,108 @@
+"""Catch-up mode of the summary read models (docs/DECISIONS.md "Deferred summaries").
+
+While the projector is far behind its topics (a replay, a rebuild, a first start on a
+backlog), refreshing the summaries batch by batch recomputes the same learners again and
+again, and costs PostgreSQL more than every other write of the batch together. So a batch
+committed while the lag exceeds ``threshold`` defers the refresh (its platforms are listed in
+``summary_deferred``, the query API answers them from the normalized tables meanwhile), and
+once the lag is back at or under a tenth of it, one set-based rebuild per listing catches them
+up (:func:`~certstats_projector.projection.catch_up_summaries`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import asyncpg
+import structlog
+
+from certstats_projector.projection import catch_up_summaries, deferred_platforms
+from certstats_projector.retrying import Retrier
+
+log = structlog.get_logger("certstats.projector")
+
+
+class SummaryDeferral:
+    """Decides which batches defer the summary refresh, and runs the catch-up rebuilds.
+
+    ``connect``: a pooled connection; ``lag``: messages left to apply over the assigned
+    partitions (stored next offsets against high watermarks); ``threshold``: the lag above which
+    batches defer (None: never).
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]],
+        lag: Callable[[], int],
+        threshold: int | None,
+        retry: Retrier,
+    ) -> None:
+        self._connect = connect
+        self._lag = lag
+        self._threshold = threshold
+        self._retry = retry
+        self._pending = True
+        """Some platform may be deferred: set by deferring batches, and at start (a previous
+        run may have stopped before its catch-up); cleared when a catch-up starts."""
+        self._deferring = False
+        """The last batch deferred its refresh."""
+        self._task: asyncio.Task[None] | None = None
+
+    def should_defer(self) -> bool:
+        """Whether the next batch should defer its summary refresh: the lag is above the
+        threshold, or above a tenth of it once deferring (so that the last stretch of a
+        catch-up is not refreshed batch by batch). Marks the summaries pending when it should."""
+        self._deferring = self._behind()
+        self._pending |= self._deferring
+        return self._deferring
+
+    @property
+    def busy(self) -> bool:
+        """Whether summaries may still be deferred: a catch-up is due or running."""
+        return self._pending or (self._task is not None and not self._task.done())
+
+    async def check(self, schema: str) -> None:
+        """At start: whether generation ``schema`` has deferred platforms (one query)."""
+        async with self._connect() as conn:
+            self._pending = bool(await deferred_platforms(conn, schema))
+
+    def recheck(self) -> None:
+        """Another generation is followed: look for its deferred platforms at the next poke."""
+        self._pending = True
+
+    def poke(self, schema: str) -> None:
+        """After a commit (and periodically): start the catch-up of generation ``schema`` when
+        one is due, none is running and the lag is at or under the threshold."""
+        if self._pending and not (self._task and not self._task.done()) and not self._behind():
+            self._task = asyncio.create_task(self._catch_up(schema))
+
+    async def close(self) -> None:
+        """Stop a catch-up in flight (rolled back: its platforms stay listed for the next
+        start)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _behind(self) -> bool:
+        """The lag is above the threshold (a tenth of it while deferring)."""
+        if self._threshold is None:
+            return False
+        return self._lag() > (self._threshold // 10 if self._deferring else self._threshold)
+
+    async def _catch_up(self, schema: str) -> None:
+        while self._pending and not self._behind():
+            self._pending = False
+            started = time.perf_counter()
+            platforms = await self._retry(lambda: self._rebuild(schema), step="summary catch-up")
+            if platforms:
+                seconds = round(time.perf_counter() - started, 3)
+                log.info("deferred summaries caught up", platforms=platforms, seconds=seconds)
+
+    async def _rebuild(self, schema: str) -> list[str]:
+        async with self._connect() as conn:
+            return await catch_up_summaries(conn, schema)
