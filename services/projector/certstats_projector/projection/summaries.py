@@ -27,6 +27,10 @@ the watermark. Concurrency, the whole argument:
   projector instance. (Around a rebalance two instances may both hold a partition; the newer
   one resumes at the stored offset, so its batch repeats event ids of the older one's batch in
   flight, and the event-id dedup insert waits for that batch to commit before the refresh.)
+- Catch-up mode (docs/DECISIONS.md "Deferred summaries"): a deferring batch lists its
+  platforms under their shared locks instead of refreshing; :func:`catch_up_summaries` rebuilds
+  the listed platforms under their exclusive locks, so a listing is either in its rebuild or
+  made again after it; a refreshing batch leaves out the learners of listed platforms.
 - Counters are written under the batch's ``slot`` (one per commit lane among concurrent
   writers) in key order, so lanes never wait on each other's counter rows, and two writers
   sharing a slot cannot deadlock.
