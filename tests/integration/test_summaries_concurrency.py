@@ -69,12 +69,14 @@ async def lane(
 
 
 async def catching_up(database_url: str, schema: str) -> None:
-    """A summary catch-up on its own connection (docs/DECISIONS.md "Deferred summaries")."""
-    conn = await asyncpg.connect(database_url)
+    """A summary catch-up on its own two connections (docs/DECISIONS.md "Deferred
+    summaries")."""
+    conn, other = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
     try:
-        await catch_up_summaries(conn, schema)
+        await catch_up_summaries(conn, schema, also=[other])
     finally:
         await conn.close()
+        await other.close()
 
 
 @pytest.mark.parametrize("shared_slot", [False, True])

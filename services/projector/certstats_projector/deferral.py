@@ -25,6 +25,11 @@ from certstats_projector.retrying import Retrier
 
 log = structlog.get_logger("certstats.projector")
 
+CATCH_UP_CONNECTIONS = 2
+"""Concurrent rebuild transactions of a catch-up (platforms spread over them): the batches of
+the listed platforms wait for it and the projector's Python idles, so both of PostgreSQL's
+cores rebuild (one ``INSERT .. SELECT`` uses one)."""
+
 
 class SummaryDeferral:
     """Decides which batches defer the summary refresh, and runs the catch-up rebuilds.
@@ -104,5 +109,10 @@ class SummaryDeferral:
                 log.info("deferred summaries caught up", platforms=platforms, seconds=seconds)
 
     async def _rebuild(self, schema: str) -> list[str]:
-        async with self._connect() as conn:
-            return await catch_up_summaries(conn, schema)
+        """:func:`catch_up_summaries` on ``CATCH_UP_CONNECTIONS`` pooled connections."""
+        async with contextlib.AsyncExitStack() as stack:
+            conn, *also = [
+                await stack.enter_async_context(self._connect())
+                for _ in range(CATCH_UP_CONNECTIONS)
+            ]
+            return await catch_up_summaries(conn, schema, also=also)

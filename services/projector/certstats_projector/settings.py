@@ -69,7 +69,12 @@ class ProjectorSettings(BaseSettings):
         "query API answers those platforms from the normalized tables). None: never defer.",
     )
     pool_min_size: int = Field(default=1, ge=1)
-    pool_max_size: int = Field(default=4, ge=2)
+    pool_max_size: int = Field(
+        default=5,
+        ge=2,
+        description="Pooled connections: one per commit lane, two for a summary catch-up, "
+        "one for offsets loads, gauges and readiness (fewer only make them wait).",
+    )
     retry_initial_s: float = Field(
         default=0.2, gt=0, description="First back-off after a failed batch transaction (s)."
     )

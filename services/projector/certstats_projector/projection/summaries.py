@@ -41,8 +41,10 @@ key), and a grant names an enrollment of its own learner.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import asyncpg
 
@@ -219,34 +221,55 @@ async def deferred_platforms(conn: asyncpg.Connection, schema: str) -> list[str]
         return [row[0] for row in await conn.fetch(DEFERRED_PLATFORMS_SQL)]
 
 
-async def catch_up_summaries(conn: asyncpg.Connection, schema: str) -> list[str]:
+async def catch_up_summaries(
+    conn: asyncpg.Connection, schema: str, *, also: Sequence[asyncpg.Connection] = ()
+) -> list[str]:
     """Rebuild the summaries of the platforms listed in ``summary_deferred`` of generation
-    ``schema`` set-based (``REBUILD_PLATFORMS_SQL``), unlisting them, in one transaction under
-    their exclusive platform locks: batches of those platforms wait for it, and a batch that
-    committed before it is in its rebuild (docs/DECISIONS.md "Deferred summaries"). Returns
-    the platforms rebuilt (none: nothing was deferred, or another instance rebuilt them).
+    ``schema`` set-based (``REBUILD_PLATFORMS_SQL``), unlisting them, under their exclusive
+    platform locks: batches of those platforms wait for it, and a batch that committed before
+    it is in its rebuild (docs/DECISIONS.md "Deferred summaries"). The platforms are spread
+    over ``conn`` and the ``also`` connections, one transaction each, run concurrently (their
+    rows are disjoint; PostgreSQL runs each ``INSERT .. SELECT`` on one core). Returns the
+    platforms rebuilt, in key order (none: nothing was deferred, or another instance rebuilt
+    them).
 
     Raises:
-        asyncpg.PostgresError: the rebuild failed and was rolled back (still deferred).
+        asyncpg.PostgresError: a rebuild failed and was rolled back (its platforms are still
+            listed; the others' transactions are cancelled or committed).
     """
-    if not await deferred_platforms(conn, schema):
+    listed = await deferred_platforms(conn, schema)
+    if not listed:
         return []
     async with conn.transaction():
         await conn.execute(SET_SEARCH_PATH_SQL, schema)
         await conn.execute(f"ANALYZE {', '.join(CATCH_UP_ANALYZED)}")
-    async with conn.transaction():
-        await conn.execute(SET_SEARCH_PATH_SQL, schema)
-        listed = [row[0] for row in await conn.fetch(DEFERRED_PLATFORMS_SQL)]
-        await _lock_platforms(conn, schema, listed, [True] * len(listed))
-        still = {row[0] for row in await conn.fetch(DEFERRED_PLATFORMS_SQL)}
-        platforms = [platform for platform in listed if platform in still]
-        if platforms:
-            for statement in REBUILD_PLATFORMS_SQL:
-                await conn.execute(statement, platforms)
+    connections = [conn, *also][: len(listed)]
+    async with asyncio.TaskGroup() as group:
+        parts = [
+            group.create_task(_rebuild_platforms(c, schema, listed[n :: len(connections)]))
+            for n, c in enumerate(connections)
+        ]
+    platforms = sorted(chain.from_iterable(part.result() for part in parts))
     if platforms:
         async with conn.transaction():
             await conn.execute(SET_SEARCH_PATH_SQL, schema)
             await conn.execute(ANALYZE_SUMMARIES_SQL)
+    return platforms
+
+
+async def _rebuild_platforms(
+    conn: asyncpg.Connection, schema: str, candidates: list[str]
+) -> list[str]:
+    """One transaction of :func:`catch_up_summaries`: lock ``candidates`` exclusively, then
+    rebuild those still listed (another instance may have caught them up meanwhile)."""
+    async with conn.transaction():
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
+        await _lock_platforms(conn, schema, candidates, [True] * len(candidates))
+        still = {row[0] for row in await conn.fetch(DEFERRED_PLATFORMS_SQL)}
+        platforms = [platform for platform in candidates if platform in still]
+        if platforms:
+            for statement in REBUILD_PLATFORMS_SQL:
+                await conn.execute(statement, platforms)
     return platforms
 
 
