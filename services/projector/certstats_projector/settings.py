@@ -15,7 +15,9 @@ class ProjectorSettings(BaseSettings):
     ``CERTSTATS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092``, ``CERTSTATS_TOPICS='["lms.events"]'``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="CERTSTATS_", frozen=True, populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="CERTSTATS_", frozen=True, populate_by_name=True, env_parse_none_str="null"
+    )
 
     database_url: str = Field(
         description="asyncpg DSN of the read-model database.",
