@@ -9,7 +9,12 @@ with a batching, lingering, compressing producer, then measures in the same run:
 
 and prints events/s of both and b/a. Targets: b >= 50,000 ev/s, b/a >= 0.35.
 
-Usage: ``.venv/bin/python -m bench.projector_throughput [--events N] [--partitions P]``.
+With ``--instances K`` (K > 1), (b) is K ``certstats projector`` processes in one consumer
+group, timed from the first stored offset until every offset is stored and no summaries are
+deferred (read from PostgreSQL): the projector scaled out over the machine's cores.
+
+Usage: ``.venv/bin/python -m bench.projector_throughput [--events N] [--partitions P]
+[--instances K]``.
 Uses ``CERTSTATS_BENCH_DATABASE_URL`` / ``CERTSTATS_BENCH_KAFKA_BOOTSTRAP`` when set, else a
 local PostgreSQL on 127.0.0.1:5432 and a Tansu broker started for the run.
 """
@@ -22,6 +27,9 @@ import contextlib
 import gc
 import json
 import os
+import resource
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -102,6 +110,64 @@ async def projector_rate(settings: ProjectorSettings, count: int) -> tuple[float
         f"    projector process CPU {time.process_time() - cpu:.1f} s, wall {done - started:.1f} s"
     )
     return count / (done - first_progress[0]), done - started
+
+
+async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: int) -> float:
+    """(b) with ``instances`` projector processes; returns events/s from the first stored
+    offset until all ``count`` are stored and no summaries are deferred."""
+    cli = Path(sys.executable).with_name("certstats")
+    env = os.environ | {
+        "CERTSTATS_DATABASE_URL": settings.database_url,
+        "CERTSTATS_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "CERTSTATS_TOPICS": json.dumps(settings.topics),
+        "CERTSTATS_CONSUMER_GROUP": settings.consumer_group,
+        "CERTSTATS_BATCH_MAX_RECORDS": str(settings.batch_max_records),
+        "CERTSTATS_HTTP_PORT": "null",
+        "CERTSTATS_LOG_LEVEL": "WARNING",
+    }
+    children = [
+        await asyncio.create_subprocess_exec(str(cli), "projector", env=env)
+        for _ in range(instances)
+    ]
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        first = None
+        while True:
+            stored, deferred = await _stored_and_deferred(conn)
+            now = time.perf_counter()
+            if stored and first is None:
+                first = now
+            if stored >= count and not deferred:
+                assert first is not None
+                return count / (now - first)
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            await child.wait()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(f"    projector processes CPU {usage.ru_utime + usage.ru_stime:.1f} s")
+
+
+async def _stored_and_deferred(conn: asyncpg.Connection) -> tuple[int, bool]:
+    """Sum of the stored next offsets and whether summaries are deferred (0, False before the
+    first migration)."""
+    schema = (
+        await conn.fetchval(
+            "SELECT schema_name FROM certstats_meta.generations WHERE state = 'current'"
+        )
+        if await conn.fetchval("SELECT to_regclass('certstats_meta.generations')")
+        else None
+    )
+    if schema is None:
+        return 0, False
+    stored = await conn.fetchval(
+        f"SELECT coalesce(sum(next_offset), 0) FROM {schema}.consumer_offsets"
+    )
+    deferred = await conn.fetchval(f"SELECT exists (SELECT FROM {schema}.summary_deferred)")
+    return stored, deferred
 
 
 @contextlib.asynccontextmanager
@@ -189,8 +255,14 @@ async def main(args: argparse.Namespace) -> None:
         raw = await raw_consume_rate(bootstrap, topic, args.partitions, len(messages))
         print(f"(a) raw consume + JSON decode: {raw:,.0f} ev/s")
         settings = await scratch_settings(admin_dsn, bootstrap, topic, batch_max_records=args.batch)
-        applied, wall = await projector_rate(settings, len(messages))
-        print(f"(b) projector, first commit to caught up: {applied:,.0f} ev/s (wall {wall:.1f} s)")
+        if args.instances > 1:
+            applied = await scaled_out_rate(settings, len(messages), args.instances)
+            print(f"(b) {args.instances} projector processes: {applied:,.0f} ev/s")
+        else:
+            applied, wall = await projector_rate(settings, len(messages))
+            print(
+                f"(b) projector, first commit to caught up: {applied:,.0f} ev/s (wall {wall:.1f} s)"
+            )
         print(f"b/a = {applied / raw:.2f}   targets: b >= 50,000 ev/s, b/a >= 0.35")
 
 
@@ -199,6 +271,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--batch", type=int, default=5000, help="projector batch_max_records")
+    parser.add_argument("--instances", type=int, default=1, help="projector processes")
     parser.add_argument("--compression", default="gzip", choices=["gzip", "none"])
     return parser.parse_args()
 

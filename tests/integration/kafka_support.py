@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from certstats_contracts.envelope import DomainEvent, MalformedEvent, UnknownEventType, parse_event
 from certstats_projector import generations
-from certstats_projector.projection import apply_batch
+from certstats_projector.projection import apply_batch, deferred_platforms
 from certstats_projector.projection.summary_sql import SUMMED_COUNTERS_SQL
 from certstats_projector.settings import ProjectorSettings
 
@@ -147,6 +147,19 @@ async def wait_for_stored(database_url: str, at_least: int, timeout_s: float = 6
                 await asyncio.sleep(0.02)
     finally:
         await conn.close()
+
+
+async def wait_for_summaries(database_url: str, timeout_s: float = 60) -> None:
+    """Poll until the current generation lists no deferred summaries (catch-up done).
+
+    Raises:
+        TimeoutError: still listed after ``timeout_s`` seconds.
+    """
+    async with connected(database_url) as (conn, schema), asyncio.timeout(timeout_s):
+        while True:
+            if not await deferred_platforms(conn, schema):
+                return
+            await asyncio.sleep(0.05)
 
 
 async def _stored_total(conn: asyncpg.Connection) -> int:
