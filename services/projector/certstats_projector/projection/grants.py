@@ -12,14 +12,14 @@ from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import CertificateGranted
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import Row, execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql, texts
 
-UPSERT_GRANT_STATE_SQL = """
+UPSERT_GRANT_STATE_SQL = f"""
 INSERT INTO certificate_grants AS g (platform_id, grant_id, certificate_id, user_id,
                                      enrollment_id, session_id, delivered_at, expires_at,
                                      state_event_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
-                     $5::text::text[], $6::text::text[], $7::timestamptz[], $8::timestamptz[],
+SELECT * FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
+                     {texts(5)}, {texts(6)}, $7::timestamptz[], $8::timestamptz[],
                      $9::timestamptz[])
 ON CONFLICT (platform_id, grant_id) DO UPDATE
 SET certificate_id = EXCLUDED.certificate_id, user_id = EXCLUDED.user_id,

@@ -17,7 +17,7 @@ from collections.abc import Set as AbstractSet
 import asyncpg
 
 from .reduce import EntityKey, EventsByType, entity_key
-from .sql import execute_rows
+from .sql import execute_rows, texts
 
 USER_REFERENCING_TYPES = (
     "enrollment.created",
@@ -28,9 +28,9 @@ USER_REFERENCING_TYPES = (
     "certificate.revoked",
 )
 
-ENSURE_USERS_SQL = """
+ENSURE_USERS_SQL = f"""
 INSERT INTO users (platform_id, user_id)
-SELECT * FROM unnest($1::text::text[], $2::text::text[])
+SELECT * FROM unnest({texts(1)}, {texts(2)})
 ON CONFLICT DO NOTHING
 """
 

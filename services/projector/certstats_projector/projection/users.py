@@ -16,20 +16,20 @@ from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import UserState
 
 from .reduce import EventsByType, by_time, entity_key, latest, payload
-from .sql import Row, execute_rows
+from .sql import Row, execute_rows, texts
 
 USER_STATE_TYPES = ("user.registered", "user.updated")
 USER_STATUS = {"user.deleted": "deleted", "user.reactivated": "active"}
 
-UPSERT_USER_STATE_SQL = """
+UPSERT_USER_STATE_SQL = f"""
 WITH applied AS (
     INSERT INTO users AS u (platform_id, user_id, first_name, last_name, email, registered_at,
                             custom_fields, group_ids, state_event_at)
     SELECT platform_id, user_id, first_name, last_name, email, registered_at,
            custom_fields::jsonb, ARRAY(SELECT jsonb_array_elements_text(group_ids::jsonb)),
            state_event_at
-    FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
-                $5::text::text[], $6::timestamptz[], $7::text::text[], $8::text::text[],
+    FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
+                {texts(5)}, $6::timestamptz[], {texts(7)}, {texts(8)},
                 $9::timestamptz[])
          AS i(platform_id, user_id, first_name, last_name, email, registered_at,
               custom_fields, group_ids, state_event_at)
@@ -51,9 +51,9 @@ FROM applied a CROSS JOIN LATERAL unnest(a.group_ids) AS g(group_id)
 ON CONFLICT DO NOTHING
 """
 
-UPSERT_USER_STATUS_SQL = """
+UPSERT_USER_STATUS_SQL = f"""
 INSERT INTO users AS u (platform_id, user_id, status, status_event_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::timestamptz[])
+SELECT * FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, $4::timestamptz[])
 ON CONFLICT (platform_id, user_id) DO UPDATE
 SET status = EXCLUDED.status, status_event_at = EXCLUDED.status_event_at
 WHERE u.status_event_at IS NULL OR u.status_event_at <= EXCLUDED.status_event_at
