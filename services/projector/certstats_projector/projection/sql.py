@@ -54,6 +54,38 @@ async def execute_rows(conn: asyncpg.Connection, sql: str, rows: Sequence[Row]) 
         await conn.execute(sql, *parameters(sql, zip(*rows, strict=True)))
 
 
+async def insert_rows(
+    conn: asyncpg.Connection, insert_sql: str, upsert_sql: str, rows: Sequence[Row]
+) -> None:
+    """Like ``execute_rows(conn, upsert_sql, rows)`` for rows that are usually new: first
+    ``insert_sql`` (the same statement without its ``ON CONFLICT`` clause, see
+    :func:`plain_insert`) in a savepoint, and ``upsert_sql`` only when a row's key exists.
+
+    A plain insert skips the speculative insertion of ``ON CONFLICT`` (a unique index probe
+    before the row is written and a confirmation record after it: ~2 µs per row), at the
+    price of doing the work twice for a batch in which some key already has a row.
+    """
+    if not rows:
+        return
+    arguments = parameters(upsert_sql, zip(*rows, strict=True))
+    try:
+        async with conn.transaction():
+            await conn.execute(insert_sql, *arguments)
+        return
+    except asyncpg.UniqueViolationError:
+        pass
+    await conn.execute(upsert_sql, *arguments)
+
+
+def plain_insert(upsert_sql: str) -> str:
+    """``upsert_sql`` (``INSERT ... ON CONFLICT ...``, nothing after its conflict clause)
+    without its ``ON CONFLICT`` clause: same parameters, fails on an existing key."""
+    head, conflict, _ = upsert_sql.partition("\nON CONFLICT ")
+    if not conflict:
+        raise ValueError("not an INSERT ... ON CONFLICT statement")
+    return head + "\n"
+
+
 def parameters(sql: str, columns: Iterable[Sequence[Any]]) -> list[object]:
     """The arguments of ``sql`` for ``columns`` ($1 = first column, ...): a list per column,
     except one :func:`text_column` string for each parameter read through :func:`texts`, and
