@@ -16,13 +16,12 @@ from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import UserState
 
 from .reduce import EventsByType, by_time, entity_key, latest, payload
-from .sql import Row, execute_rows, texts
+from .sql import Row, execute_rows, insert_rows, texts
 
 USER_STATE_TYPES = ("user.registered", "user.updated")
 USER_STATUS = {"user.deleted": "deleted", "user.reactivated": "active"}
 
-UPSERT_USER_STATE_SQL = f"""
-WITH applied AS (
+_INSERT_PROFILES_SQL = f"""
     INSERT INTO users AS u (platform_id, user_id, first_name, last_name, email, registered_at,
                             custom_fields, group_ids, state_event_at)
     SELECT platform_id, user_id, first_name, last_name, email, registered_at,
@@ -32,7 +31,10 @@ WITH applied AS (
                 {texts(5)}, $6::timestamptz[], {texts(7)}, {texts(8)},
                 $9::timestamptz[])
          AS i(platform_id, user_id, first_name, last_name, email, registered_at,
-              custom_fields, group_ids, state_event_at)
+              custom_fields, group_ids, state_event_at)"""
+
+UPSERT_USER_STATE_SQL = f"""
+WITH applied AS ({_INSERT_PROFILES_SQL}
     ON CONFLICT (platform_id, user_id) DO UPDATE
     SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
         email = EXCLUDED.email, registered_at = EXCLUDED.registered_at,
@@ -50,6 +52,17 @@ SELECT a.platform_id, g.group_id, a.user_id
 FROM applied a CROSS JOIN LATERAL unnest(a.group_ids) AS g(group_id)
 ON CONFLICT DO NOTHING
 """
+
+NEW_USERS_SQL = f"""
+WITH applied AS ({_INSERT_PROFILES_SQL}
+    RETURNING u.platform_id, u.user_id, u.group_ids
+)
+INSERT INTO group_memberships (platform_id, group_id, user_id)
+SELECT a.platform_id, g.group_id, a.user_id
+FROM applied a CROSS JOIN LATERAL unnest(a.group_ids) AS g(group_id)
+"""
+"""``UPSERT_USER_STATE_SQL`` for users without a row (see ``insert_rows``): a user with no row
+has no memberships either (only a profile writes them), so nothing to delete or to meet."""
 
 UPSERT_USER_STATUS_SQL = f"""
 INSERT INTO users AS u (platform_id, user_id, status, status_event_at)
@@ -79,11 +92,14 @@ def _profile_row(event: DomainEvent) -> Row:
 
 
 async def apply_users(conn: asyncpg.Connection, batch: EventsByType) -> None:
-    """Apply the batch's user profiles, then its status toggles."""
-    states = [
-        _profile_row(event) for event in latest(batch.of(*USER_STATE_TYPES), _BY_USER, by_time)
-    ]
-    await execute_rows(conn, UPSERT_USER_STATE_SQL, states)
+    """Apply the batch's user profiles (registrations, then updates), then its status
+    toggles."""
+    registered: list[Row] = []  # nearly always new users: a plain insert first
+    updated: list[Row] = []
+    for event in latest(batch.of(*USER_STATE_TYPES), _BY_USER, by_time):
+        (registered if event.type == "user.registered" else updated).append(_profile_row(event))
+    await insert_rows(conn, NEW_USERS_SQL, UPSERT_USER_STATE_SQL, registered)
+    await execute_rows(conn, UPSERT_USER_STATE_SQL, updated)
     toggles = [
         (*_BY_USER(event), USER_STATUS[event.type], event.time)
         for event in latest(batch.of(*USER_STATUS), _BY_USER, by_time)
