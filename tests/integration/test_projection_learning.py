@@ -163,3 +163,23 @@ async def test_enrollments_arriving_after_their_session_was_deleted(proj: Projec
     assert row is not None and (row["session_id"], row["deleted"]) == ("s1", False)
     granted = await proj.row("certificate_grants", grant_id="gr1")
     assert granted is not None and granted["session_id"] == "s1"
+
+
+async def test_new_and_known_enrollments_and_grants_in_one_batch(proj: Projection) -> None:
+    # a plain insert of the batch's states fails on the placeholders: the upsert applies all
+    revoked = event("certificate.revoked", 3, grant_id="gr1", user_id="u1", revoked_at=at(3))
+    await proj.apply([status(5, "late", 5), revoked])
+    states = [enrollment(f"e{n}", 1) for n in range(3)] + [grant(f"gr{n}", 1) for n in range(3)]
+    await proj.apply(states)
+    enrollments = await proj.rows("enrollments")
+    assert [(r["enrollment_id"], r["session_id"], r["path_status"]) for r in enrollments] == [
+        ("e0", "s1", None),
+        ("e1", "s1", "late"),
+        ("e2", "s1", None),
+    ]
+    grants = await proj.rows("certificate_grants")
+    assert [(r["grant_id"], r["delivered_at"], r["revoked"]) for r in grants] == [
+        ("gr0", at(1), False),
+        ("gr1", at(1), True),
+        ("gr2", at(1), False),
+    ]

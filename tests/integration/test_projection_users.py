@@ -150,3 +150,26 @@ async def test_same_ids_on_two_platforms_stay_apart(proj: Projection) -> None:
     assert mine is not None and theirs is not None
     assert (mine["status"], theirs["status"]) == ("active", "deleted")
     assert await memberships(proj) == [("g1", "u1")]
+
+
+async def test_registrations_beside_placeholders_and_their_learner_facts(proj: Projection) -> None:
+    # u1 has a placeholder from an earlier batch (the registrations' plain insert fails and
+    # the upsert completes it); u2 registers in the batch of its first enrollment (no
+    # placeholder is written for it); u3 registers alone.
+    await proj.apply([enrollment("e1", 1, user_id="u1")])
+    result = await proj.apply(
+        [
+            enrollment("e2", 2, user_id="u2"),
+            user_state("u1", 3, groups=["g1"]),
+            user_state("u2", 3, groups=["g2"]),
+            user_state("u3", 3, groups=["g3", "g1"]),
+        ]
+    )
+    assert result.users == [("acme", "u2")]
+    users = await proj.rows("users")
+    assert [(u["user_id"], u["first_name"], u["state_event_at"]) for u in users] == [
+        ("u1", "Zoë", at(3)),
+        ("u2", "Zoë", at(3)),
+        ("u3", "Zoë", at(3)),
+    ]
+    assert await memberships(proj) == [("g1", "u1"), ("g1", "u3"), ("g2", "u2"), ("g3", "u3")]

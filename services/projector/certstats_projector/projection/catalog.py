@@ -13,12 +13,12 @@ from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import CertificateState, PathState
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import Row, execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql, texts
 
-UPSERT_CERTIFICATE_STATE_SQL = """
+UPSERT_CERTIFICATE_STATE_SQL = f"""
 INSERT INTO certificates AS c (platform_id, certificate_id, title, owner_group_id,
                                validity_months, state_event_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+SELECT * FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
                      $5::integer[], $6::timestamptz[])
 ON CONFLICT (platform_id, certificate_id) DO UPDATE
 SET title = EXCLUDED.title, owner_group_id = EXCLUDED.owner_group_id,
@@ -28,12 +28,12 @@ WHERE c.state_event_at IS NULL OR c.state_event_at <= EXCLUDED.state_event_at
 
 DELETE_CERTIFICATES_SQL = final_flag_sql("certificates", "certificate_id")
 
-UPSERT_PATH_STATE_SQL = """
+UPSERT_PATH_STATE_SQL = f"""
 INSERT INTO paths AS p (platform_id, path_id, name, certificate_id, author_ids, state_event_at)
 SELECT platform_id, path_id, name, certificate_id,
        ARRAY(SELECT jsonb_array_elements_text(author_ids::jsonb)), state_event_at
-FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
-            $5::text::text[], $6::timestamptz[])
+FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
+            {texts(5)}, $6::timestamptz[])
      AS i(platform_id, path_id, name, certificate_id, author_ids, state_event_at)
 ON CONFLICT (platform_id, path_id) DO UPDATE
 SET name = EXCLUDED.name, certificate_id = EXCLUDED.certificate_id,

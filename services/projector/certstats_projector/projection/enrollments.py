@@ -22,15 +22,15 @@ from certstats_contracts.events import (
 )
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import Row, execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql, insert_rows, plain_insert, texts
 
-UPSERT_ENROLLMENT_STATE_SQL = """
+UPSERT_ENROLLMENT_STATE_SQL = f"""
 INSERT INTO enrollments AS e (platform_id, enrollment_id, user_id, session_id, enrolled_at,
                               method, automatic_reenrollment, previous_enrollment_id,
                               state_event_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+SELECT * FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
                      $5::timestamptz[],
-                     $6::text::text[], $7::boolean[], $8::text::text[], $9::timestamptz[])
+                     {texts(6)}, $7::boolean[], {texts(8)}, $9::timestamptz[])
 ON CONFLICT (platform_id, enrollment_id) DO UPDATE
 SET user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
     enrolled_at = EXCLUDED.enrolled_at, method = EXCLUDED.method,
@@ -40,10 +40,13 @@ SET user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
 WHERE e.state_event_at IS NULL OR e.state_event_at <= EXCLUDED.state_event_at
 """
 
-UPSERT_PATH_STATUS_SQL = """
+NEW_ENROLLMENTS_SQL = plain_insert(UPSERT_ENROLLMENT_STATE_SQL)
+"""Enrollment states whose enrollment has no row yet (nearly all: see ``insert_rows``)."""
+
+UPSERT_PATH_STATUS_SQL = f"""
 INSERT INTO enrollments AS e (platform_id, enrollment_id, user_id, path_status,
                               path_status_changed_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+SELECT * FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
                      $5::timestamptz[])
 ON CONFLICT (platform_id, enrollment_id) DO UPDATE
 SET path_status = EXCLUDED.path_status,
@@ -100,7 +103,7 @@ async def apply_enrollments(conn: asyncpg.Connection, batch: EventsByType) -> No
         _enrollment_row(event)
         for event in latest(batch.of("enrollment.created"), _BY_ENROLLMENT, by_time)
     ]
-    await execute_rows(conn, UPSERT_ENROLLMENT_STATE_SQL, states)
+    await insert_rows(conn, NEW_ENROLLMENTS_SQL, UPSERT_ENROLLMENT_STATE_SQL, states)
     await execute_rows(conn, UPSERT_PATH_STATUS_SQL, status_rows(batch.of(*STATUS_TYPES)))
     deleted = final_rows(batch.of("enrollment.deleted"), "enrollment_id", "user_id")
     await execute_rows(conn, DELETE_ENROLLMENTS_SQL, deleted)

@@ -12,14 +12,14 @@ from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import CertificateGranted
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import Row, execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql, insert_rows, plain_insert, texts
 
-UPSERT_GRANT_STATE_SQL = """
+UPSERT_GRANT_STATE_SQL = f"""
 INSERT INTO certificate_grants AS g (platform_id, grant_id, certificate_id, user_id,
                                      enrollment_id, session_id, delivered_at, expires_at,
                                      state_event_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
-                     $5::text::text[], $6::text::text[], $7::timestamptz[], $8::timestamptz[],
+SELECT * FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
+                     {texts(5)}, {texts(6)}, $7::timestamptz[], $8::timestamptz[],
                      $9::timestamptz[])
 ON CONFLICT (platform_id, grant_id) DO UPDATE
 SET certificate_id = EXCLUDED.certificate_id, user_id = EXCLUDED.user_id,
@@ -28,6 +28,9 @@ SET certificate_id = EXCLUDED.certificate_id, user_id = EXCLUDED.user_id,
     state_event_at = EXCLUDED.state_event_at
 WHERE g.state_event_at IS NULL OR g.state_event_at <= EXCLUDED.state_event_at
 """
+
+NEW_GRANTS_SQL = plain_insert(UPSERT_GRANT_STATE_SQL)
+"""Grants that have no row yet (nearly all: see ``insert_rows``)."""
 
 REVOKE_GRANTS_SQL = final_flag_sql("certificate_grants", "grant_id", "revoked", with_user=True)
 
@@ -55,6 +58,6 @@ async def apply_grants(conn: asyncpg.Connection, batch: EventsByType) -> None:
     states = [
         _grant_row(event) for event in latest(batch.of("certificate.granted"), _BY_GRANT, by_time)
     ]
-    await execute_rows(conn, UPSERT_GRANT_STATE_SQL, states)
+    await insert_rows(conn, NEW_GRANTS_SQL, UPSERT_GRANT_STATE_SQL, states)
     revoked = final_rows(batch.of("certificate.revoked"), "grant_id", "user_id")
     await execute_rows(conn, REVOKE_GRANTS_SQL, revoked)

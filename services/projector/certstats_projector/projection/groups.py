@@ -14,11 +14,11 @@ import asyncpg
 from certstats_contracts.events import GroupState
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import execute_rows, final_flag_sql
+from .sql import execute_rows, final_flag_sql, texts
 
-UPSERT_GROUP_STATE_SQL = """
+UPSERT_GROUP_STATE_SQL = f"""
 INSERT INTO groups AS g (platform_id, group_id, name, parent_group_id, state_event_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+SELECT * FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
                      $5::timestamptz[])
 ON CONFLICT (platform_id, group_id) DO UPDATE
 SET name = EXCLUDED.name, parent_group_id = EXCLUDED.parent_group_id,
@@ -28,9 +28,9 @@ WHERE g.state_event_at IS NULL OR g.state_event_at <= EXCLUDED.state_event_at
 
 DELETE_GROUPS_SQL = final_flag_sql("groups", "group_id")
 
-UPSERT_GROUP_ROLES_SQL = """
+UPSERT_GROUP_ROLES_SQL = f"""
 INSERT INTO group_roles AS r (platform_id, group_id, user_id, role, granted, role_event_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+SELECT * FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
                      $5::boolean[], $6::timestamptz[])
 ON CONFLICT (platform_id, group_id, user_id, role) DO UPDATE
 SET granted = EXCLUDED.granted, role_event_at = EXCLUDED.role_event_at

@@ -17,7 +17,8 @@ from collections.abc import Set as AbstractSet
 import asyncpg
 
 from .reduce import EntityKey, EventsByType, entity_key
-from .sql import execute_rows
+from .sql import execute_rows, texts
+from .users import USER_STATE_TYPES
 
 USER_REFERENCING_TYPES = (
     "enrollment.created",
@@ -28,9 +29,9 @@ USER_REFERENCING_TYPES = (
     "certificate.revoked",
 )
 
-ENSURE_USERS_SQL = """
+ENSURE_USERS_SQL = f"""
 INSERT INTO users (platform_id, user_id)
-SELECT * FROM unnest($1::text::text[], $2::text::text[])
+SELECT * FROM unnest({texts(1)}, {texts(2)})
 ON CONFLICT DO NOTHING
 """
 
@@ -46,13 +47,16 @@ async def ensure_referenced(
     conn: asyncpg.Connection, batch: EventsByType, known: AbstractSet[EntityKey]
 ) -> list[EntityKey]:
     """Create placeholder rows for the users the batch's learner facts refer to, skipping the
-    ``known`` ones (rows this projector saw committed: user rows are never deleted).
+    ``known`` ones (rows this projector saw committed: user rows are never deleted) and those
+    with a profile in the batch (``apply_users`` writes their row, as an insert when new).
 
     Returns every referenced ``(platform_id, user_id)``, sorted: once the batch commits, they
     all have a row.
     """
     referenced = referenced_users(batch)
-    await execute_rows(conn, ENSURE_USERS_SQL, [k for k in referenced if k not in known])
+    profiled = {_BY_USER(event) for event in batch.of(*USER_STATE_TYPES)}
+    missing = [k for k in referenced if k not in known and k not in profiled]
+    await execute_rows(conn, ENSURE_USERS_SQL, missing)
     return referenced
 
 

@@ -16,17 +16,17 @@ from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import PathSessionState
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
-from .sql import Row, execute_rows, final_flag_sql
+from .sql import Row, execute_rows, final_flag_sql, texts
 
-UPSERT_SESSION_STATE_SQL = """
+UPSERT_SESSION_STATE_SQL = f"""
 INSERT INTO path_sessions AS s (platform_id, session_id, path_id, name, starts_at, ends_at,
                                 instructor_ids, automatic_reenrollment, state_event_at)
 SELECT platform_id, session_id, path_id, name, starts_at, ends_at,
        ARRAY(SELECT jsonb_array_elements_text(instructor_ids::jsonb)),
        automatic_reenrollment, state_event_at
-FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+FROM unnest({texts(1)}, {texts(2)}, {texts(3)}, {texts(4)},
             $5::timestamptz[],
-            $6::timestamptz[], $7::text::text[], $8::boolean[], $9::timestamptz[])
+            $6::timestamptz[], {texts(7)}, $8::boolean[], $9::timestamptz[])
      AS i(platform_id, session_id, path_id, name, starts_at, ends_at, instructor_ids,
           automatic_reenrollment, state_event_at)
 ON CONFLICT (platform_id, session_id) DO UPDATE
@@ -37,9 +37,9 @@ SET path_id = EXCLUDED.path_id, name = EXCLUDED.name, starts_at = EXCLUDED.start
 WHERE s.state_event_at IS NULL OR s.state_event_at <= EXCLUDED.state_event_at
 """
 
-UPSERT_SESSION_ARCHIVE_SQL = """
+UPSERT_SESSION_ARCHIVE_SQL = f"""
 INSERT INTO path_sessions AS s (platform_id, session_id, archived, archive_event_at)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::boolean[], $4::timestamptz[])
+SELECT * FROM unnest({texts(1)}, {texts(2)}, $3::boolean[], $4::timestamptz[])
 ON CONFLICT (platform_id, session_id) DO UPDATE
 SET archived = EXCLUDED.archived, archive_event_at = EXCLUDED.archive_event_at
 WHERE s.archive_event_at IS NULL OR s.archive_event_at <= EXCLUDED.archive_event_at

@@ -11,17 +11,17 @@ import asyncpg
 
 from certstats_contracts.envelope import DomainEvent
 
-from .sql import execute_rows, parameters
+from .sql import execute_rows, parameters, texts
 
-RECORD_NEW_SQL = """
+RECORD_NEW_SQL = f"""
 INSERT INTO applied_events (platform_id, event_id)
-SELECT * FROM unnest($1::text::text[], $2::text::text[])
+SELECT * FROM unnest({texts(1)}, {texts(2)})
 """
 """Records ids expected to be new; fails on the primary key if one was applied before."""
 
-RECORD_APPLIED_SQL = """
+RECORD_APPLIED_SQL = f"""
 WITH batch AS (
-    SELECT * FROM unnest($1::text::text[], $2::text::text[])
+    SELECT * FROM unnest({texts(1)}, {texts(2)})
                   WITH ORDINALITY AS b(platform_id, event_id, n)
 ), recorded AS (
     INSERT INTO applied_events (platform_id, event_id)
@@ -29,7 +29,7 @@ WITH batch AS (
     ON CONFLICT DO NOTHING
     RETURNING platform_id, event_id
 )
-SELECT coalesce(array_agg(b.n::integer), '{}') FROM batch b
+SELECT coalesce(array_agg(b.n::integer), '{{}}') FROM batch b
 WHERE NOT EXISTS (
     SELECT FROM recorded r WHERE r.platform_id = b.platform_id AND r.event_id = b.event_id
 )
@@ -37,16 +37,16 @@ WHERE NOT EXISTS (
 """Records the ids; returns the 1-based positions of those applied before (one int array,
 usually empty, so a batch of new events costs no per-row result decoding)."""
 
-ADVANCE_OFFSETS_SQL = """
+ADVANCE_OFFSETS_SQL = f"""
 INSERT INTO consumer_offsets AS o (topic, partition, next_offset)
-SELECT * FROM unnest($1::text::text[], $2::integer[], $3::bigint[])
+SELECT * FROM unnest({texts(1)}, $2::integer[], $3::bigint[])
 ON CONFLICT (topic, partition) DO UPDATE
 SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset), updated_at = now()
 """
 
-ADVANCE_WATERMARKS_SQL = """
+ADVANCE_WATERMARKS_SQL = f"""
 INSERT INTO watermarks AS w (platform_id, data_as_of, applied_events)
-SELECT * FROM unnest($1::text::text[], $2::timestamptz[], $3::bigint[])
+SELECT * FROM unnest({texts(1)}, $2::timestamptz[], $3::bigint[])
 ON CONFLICT (platform_id) DO UPDATE
 SET data_as_of = GREATEST(w.data_as_of, EXCLUDED.data_as_of),
     applied_events = w.applied_events + EXCLUDED.applied_events
