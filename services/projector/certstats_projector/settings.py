@@ -72,9 +72,9 @@ class ProjectorSettings(BaseSettings):
     )
     pool_min_size: int = Field(default=1, ge=1)
     pool_max_size: int = Field(
-        default=5,
+        default=6,
         ge=2,
-        description="Pooled connections: one per commit lane, two for a summary catch-up, "
+        description="Pooled connections: one per commit lane, three for a summary catch-up, "
         "one for offsets loads, gauges and readiness (fewer only make them wait).",
     )
     retry_initial_s: float = Field(

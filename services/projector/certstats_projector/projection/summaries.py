@@ -199,8 +199,9 @@ async def _lock_platforms(
     await conn.execute(LOCK_PLATFORMS_SQL, SUMMARY_LOCK_CLASS, schema, platforms, exclusive)
 
 
-ANALYZE_SUMMARIES_SQL = "ANALYZE certificate_learners, certificate_stats, certificate_expiry"
-"""Statistics of the summary tables after a bulk rewrite (the query API plans with them)."""
+SUMMARY_TABLES = ("certificate_learners", "certificate_stats", "certificate_expiry")
+"""The summary tables analyzed after a bulk rewrite (the query API plans with their
+statistics)."""
 
 CATCH_UP_ANALYZED = (
     "users",
@@ -240,21 +241,33 @@ async def catch_up_summaries(
     listed = await deferred_platforms(conn, schema)
     if not listed:
         return []
-    async with conn.transaction():
-        await conn.execute(SET_SEARCH_PATH_SQL, schema)
-        await conn.execute(f"ANALYZE {', '.join(CATCH_UP_ANALYZED)}")
-    connections = [conn, *also][: len(listed)]
+    connections = [conn, *also]
+    await _analyze(connections, schema, CATCH_UP_ANALYZED)
     async with asyncio.TaskGroup() as group:
         parts = [
             group.create_task(_rebuild_platforms(c, schema, listed[n :: len(connections)]))
-            for n, c in enumerate(connections)
+            for n, c in enumerate(connections[: len(listed)])
         ]
     platforms = sorted(chain.from_iterable(part.result() for part in parts))
     if platforms:
-        async with conn.transaction():
-            await conn.execute(SET_SEARCH_PATH_SQL, schema)
-            await conn.execute(ANALYZE_SUMMARIES_SQL)
+        await _analyze(connections, schema, SUMMARY_TABLES)
     return platforms
+
+
+async def _analyze(
+    connections: Sequence[asyncpg.Connection], schema: str, tables: Sequence[str]
+) -> None:
+    """``ANALYZE`` the ``tables`` of generation ``schema``, spread over ``connections``
+    (concurrently: PostgreSQL analyzes each table on one core)."""
+    async with asyncio.TaskGroup() as group:
+        for n, conn in enumerate(connections[: len(tables)]):
+            group.create_task(_analyze_on(conn, schema, tables[n :: len(connections)]))
+
+
+async def _analyze_on(conn: asyncpg.Connection, schema: str, tables: Sequence[str]) -> None:
+    async with conn.transaction():
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
+        await conn.execute(f"ANALYZE {', '.join(tables)}")
 
 
 async def _rebuild_platforms(
@@ -286,4 +299,4 @@ async def rebuild_summaries(conn: asyncpg.Connection, schema: str) -> None:
         await conn.execute(SET_SEARCH_PATH_SQL, schema)
         for statement in REBUILD_SQL:
             await conn.execute(statement)
-        await conn.execute(ANALYZE_SUMMARIES_SQL)
+        await conn.execute(f"ANALYZE {', '.join(SUMMARY_TABLES)}")
