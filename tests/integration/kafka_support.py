@@ -30,6 +30,7 @@ READ_MODEL_TABLES = (
     "applied_events",
     "watermarks",
     "certificate_learners",
+    "summary_deferred",
 )
 Message = tuple[bytes | None, bytes]
 

@@ -111,10 +111,16 @@ class SummaryDeferral:
                 log.info("deferred summaries caught up", platforms=platforms, seconds=seconds)
 
     async def _rebuild(self, schema: str) -> list[str]:
-        """:func:`catch_up_summaries` on ``CATCH_UP_CONNECTIONS`` pooled connections."""
-        async with contextlib.AsyncExitStack() as stack:
-            conn, *also = [
-                await stack.enter_async_context(self._connect())
-                for _ in range(CATCH_UP_CONNECTIONS)
-            ]
-            return await catch_up_summaries(conn, schema, also=also)
+        return await catch_up(self._connect, schema)
+
+
+async def catch_up(
+    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]], schema: str
+) -> list[str]:
+    """:func:`catch_up_summaries` of generation ``schema`` on ``CATCH_UP_CONNECTIONS``
+    connections from ``connect``; returns the platforms rebuilt."""
+    async with contextlib.AsyncExitStack() as stack:
+        conn, *also = [
+            await stack.enter_async_context(connect()) for _ in range(CATCH_UP_CONNECTIONS)
+        ]
+        return await catch_up_summaries(conn, schema, also=also)

@@ -5,7 +5,9 @@ then promote it atomically and drop the old one (SPEC.md section 6).
    one exists (an interrupted rebuild), else create one.
 2. Replay (:class:`~certstats_projector.replay.Replayer`) up to the live generation's stored
    offsets, re-reading them until fewer than ``tail_max`` records remain: the live projector
-   and the query API keep working on the current generation meanwhile.
+   and the query API keep working on the current generation meanwhile. Batches defer the
+   summary refresh (unless ``summary_deferral_lag`` is None), and one catch-up rebuilds the
+   summaries once replayed (docs/DECISIONS.md "Deferred summaries").
 3. Promote in one transaction holding the generation lock exclusively (live batches wait):
    apply the last records up to the live offsets, which are final under the lock, and flip
    ``current``. The query API sees the old or the new generation, never a mix; the live
@@ -29,6 +31,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from certstats_projector import generations, promotion
 from certstats_projector.consumer import pooled
+from certstats_projector.deferral import catch_up
 from certstats_projector.projection import stored_offsets
 from certstats_projector.replay import Offsets, Replayer, topic_partitions
 from certstats_projector.settings import ProjectorSettings
@@ -196,7 +199,10 @@ async def _replay_and_promote(
         )
         await replayer.assign(partitions)
         reporter.resumed_from = replayer.done
+        replayer.defer_summaries = settings.summary_deferral_lag is not None
         await _catch_up(pool, replayer, settings.topics, reporter, tail_max or batch_max_records)
+        replayer.defer_summaries = False  # the tail, applied at the promotion, refreshes
+        await catch_up(lambda: pooled(pool), reporter.schema)
         await _analyze(pool, reporter.schema)
         return await _promote(pool, replayer, settings.topics, reporter)
     finally:

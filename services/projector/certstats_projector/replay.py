@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -122,6 +123,9 @@ class Replayer:
         """(topic, partition, position) -> when the partition was first seen at its end there."""
         self.stored: dict[TopicPartitionKey, int] = {}
         """Next offsets stored in the building generation."""
+        self.defer_summaries = False
+        """Batches defer the summary refresh (catch-up mode; the rebuild catches the
+        summaries up before its promotion, docs/DECISIONS.md "Deferred summaries")."""
 
     @property
     def done(self) -> int:
@@ -253,15 +257,18 @@ class Replayer:
         time and skip those it rejects (the live projector dead-lettered them), then store the
         batch's offsets. Summary counters go to the batch's slot (lanes own disjoint partitions)."""
         known, slot = self._known_users.of(self._schema), summary_slot(batch.next_offsets)
+        apply = partial(
+            apply_batch, schema=self._schema, slot=slot, defer_summaries=self.defer_summaries
+        )
         try:
-            return await apply_batch(
-                conn, self._schema, batch.events, batch.next_offsets, known, slot=slot
+            return await apply(
+                conn, events=batch.events, next_offsets=batch.next_offsets, known_users=known
             )
         except POISON_ERRORS as exc:
             log.warning("read model rejected a batch: isolating the event", error=repr(exc))
         for event in batch.events:
             try:
-                await apply_batch(conn, self._schema, [event], {}, known, slot=slot)
+                await apply(conn, events=[event], next_offsets={}, known_users=known)
             except POISON_ERRORS as exc:
                 log.warning("skipped an event the read model rejects", id=event.id, error=repr(exc))
-        return await apply_batch(conn, self._schema, [], batch.next_offsets, slot=slot)
+        return await apply(conn, events=[], next_offsets=batch.next_offsets)
