@@ -27,6 +27,14 @@ from tests.integration.projection_support import (
 )
 from tests.integration.summary_support import assert_summaries_exact
 
+CATALOG = [
+    event("certificate.created", 1, certificate_id="c1", title="C1"),
+    event("certificate.created", 1, certificate_id="c2", title="C2"),
+    event("path.created", 1, path_id="p1", name="P", certificate_id="c1"),
+    session_state("s1", 1),
+]
+"""Two certificates, path ``p1`` granting ``c1``, its session ``s1``: what the rounds change."""
+
 LEARNER_LANES = 3
 ROUNDS = 40
 
@@ -83,14 +91,7 @@ async def catching_up(database_url: str, schema: str) -> None:
 async def test_catalog_and_learner_lanes_leave_exact_summaries(
     proj: Projection, database_url: str, shared_slot: bool
 ) -> None:
-    await proj.apply(
-        [
-            event("certificate.created", 1, certificate_id="c1", title="C1"),
-            event("certificate.created", 1, certificate_id="c2", title="C2"),
-            event("path.created", 1, path_id="p1", name="P", certificate_id="c1"),
-            session_state("s1", 1),
-        ]
-    )
+    await proj.apply(CATALOG)
     ids = itertools.count()
     for number in range(ROUNDS):
         learner_batches = [
@@ -114,14 +115,7 @@ async def test_deferring_lanes_and_catch_ups_leave_exact_summaries(
     """Catch-up mode: each round, lanes that defer the refresh and lanes that refresh commit
     beside the catalog lane and a catch-up rebuild; a deferred listing is never lost to a
     concurrent catch-up (its shared lock), so after a last catch-up the summaries are exact."""
-    await proj.apply(
-        [
-            event("certificate.created", 1, certificate_id="c1", title="C1"),
-            event("certificate.created", 1, certificate_id="c2", title="C2"),
-            event("path.created", 1, path_id="p1", name="P", certificate_id="c1"),
-            session_state("s1", 1),
-        ]
-    )
+    await proj.apply(CATALOG)
     ids = itertools.count()
     for number in range(ROUNDS // 2):
         learner_batches = [
