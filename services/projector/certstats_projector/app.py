@@ -106,7 +106,7 @@ class Projector:
             if on_progress is not None:
                 on_progress(progress)
             if progress.caught_up:
-                self.applier.summaries.poke(self.applier.schema)
+                self.applier.summaries.poke()
                 if not self.applier.summaries.busy:
                     return progress
             await asyncio.sleep(poll_s)
@@ -134,7 +134,7 @@ class Projector:
             lag=lambda: self.progress().total_lag,
             summary_deferral_lag=s.summary_deferral_lag,
         )
-        await self._applier.summaries.check(self._applier.schema)
+        await self._applier.summaries.check()
         if s.gc_gen0_threshold is not None:
             gc.freeze()  # what start-up allocated (modules, models) is never garbage
             gc.set_threshold(s.gc_gen0_threshold, 20, 100)
@@ -170,7 +170,7 @@ class Projector:
         while True:
             with contextlib.suppress(Exception):
                 self.metrics.set_lag(self.progress().lag)
-                self.applier.summaries.poke(self.applier.schema)
+                self.applier.summaries.poke()
                 self.metrics.summaries_deferred.set(self.applier.summaries.busy)
                 watermark = await self.applier.newest_watermark()
                 self.metrics.set_watermark(watermark, datetime.now(UTC))

@@ -104,6 +104,7 @@ class BatchApplier:
         self.retry = Retrier(backoff, metrics.batch_failures)
         self.summaries = SummaryDeferral(
             lambda: pooled(pool),
+            lambda: self.schema,
             lag,
             summary_deferral_lag,
             Retrier(backoff, metrics.batch_failures),
@@ -204,7 +205,7 @@ class BatchApplier:
         if applied is None:
             return  # another generation was promoted: not committed (see handle)
         self.stored.update(batch.next_offsets)
-        self.summaries.poke(schema)
+        self.summaries.poke()
         self._known_users.remember(schema, applied.users)
         self._record_metrics(batch, applied, time.perf_counter() - started)
 

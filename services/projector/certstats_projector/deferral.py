@@ -16,6 +16,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 
 import asyncpg
 import structlog
@@ -36,7 +37,8 @@ connections, 4.1 s over two, 5.7 s over one)."""
 class SummaryDeferral:
     """Decides which batches defer the summary refresh, and runs the catch-up rebuilds.
 
-    ``connect``: a pooled connection; ``lag``: messages left to apply over the assigned
+    ``connect``: a pooled connection; ``schema``: the generation applied to now (it changes
+    when the projector follows a promotion); ``lag``: messages left to apply over the assigned
     partitions (stored next offsets against high watermarks); ``threshold``: the lag above which
     batches defer (None: never).
     """
@@ -44,11 +46,13 @@ class SummaryDeferral:
     def __init__(
         self,
         connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]],
+        schema: Callable[[], str],
         lag: Callable[[], int],
         threshold: int | None,
         retry: Retrier,
     ) -> None:
         self._connect = connect
+        self._schema = schema
         self._lag = lag
         self._threshold = threshold
         self._retry = retry
@@ -72,20 +76,20 @@ class SummaryDeferral:
         """Whether summaries may still be deferred: a catch-up is due or running."""
         return self._pending or (self._task is not None and not self._task.done())
 
-    async def check(self, schema: str) -> None:
-        """At start: whether generation ``schema`` has deferred platforms (one query)."""
+    async def check(self) -> None:
+        """At start: whether the generation has deferred platforms (one query)."""
         async with self._connect() as conn:
-            self._pending = bool(await deferred_platforms(conn, schema))
+            self._pending = bool(await deferred_platforms(conn, self._schema()))
 
     def recheck(self) -> None:
         """Another generation is followed: look for its deferred platforms at the next poke."""
         self._pending = True
 
-    def poke(self, schema: str) -> None:
-        """After a commit (and periodically): start the catch-up of generation ``schema`` when
-        one is due, none is running and the lag is at or under the threshold."""
+    def poke(self) -> None:
+        """After a commit (and periodically): start the catch-up when one is due, none is
+        running and the lag is at or under the threshold."""
         if self._pending and not (self._task and not self._task.done()) and not self._behind():
-            self._task = asyncio.create_task(self._catch_up(schema))
+            self._task = asyncio.create_task(self._catch_up())
 
     async def close(self) -> None:
         """Stop a catch-up in flight (rolled back: its platforms stay listed for the next
@@ -101,17 +105,22 @@ class SummaryDeferral:
             return False
         return self._lag() > (self._threshold // 10 if self._deferring else self._threshold)
 
-    async def _catch_up(self, schema: str) -> None:
+    async def _catch_up(self) -> None:
         while self._pending and not self._behind():
             self._pending = False
-            started = time.perf_counter()
-            platforms = await self._retry(lambda: self._rebuild(schema), step="summary catch-up")
+            started, schema = time.perf_counter(), self._schema()
+            platforms = await self._retry(partial(self._rebuild, schema), step="summary catch-up")
             if platforms:
                 seconds = round(time.perf_counter() - started, 3)
                 log.info("deferred summaries caught up", platforms=platforms, seconds=seconds)
 
     async def _rebuild(self, schema: str) -> list[str]:
-        return await catch_up(self._connect, schema)
+        try:
+            return await catch_up(self._connect, schema)
+        except (asyncpg.InvalidSchemaNameError, asyncpg.UndefinedTableError):
+            if schema == self._schema():
+                raise
+            return []  # a promotion retired that generation meanwhile (and recheck()ed)
 
 
 async def catch_up(
