@@ -19,12 +19,14 @@ from bench.synthetic import synthetic_stream
 from certstats_projector.app import Projector, project_until_caught_up
 from certstats_projector.settings import ProjectorSettings
 from tests.integration.kafka_support import (
+    connected,
     expected_snapshot,
     projected,
     publish,
     settings_for,
     valid_events,
     wait_for_stored,
+    wait_for_summaries,
 )
 
 CLI = Path(sys.executable).with_name("certstats")
@@ -151,6 +153,9 @@ async def test_two_instances_sharing_partitions_through_rebalances(
     assert _applied(first) > 0 and _applied(second) > 0, "both instances must have worked"
 
 
+DEFERRED_GAUGE = "certstats_projector_summaries_deferred"
+
+
 async def _until_sharing(*projectors: Projector) -> None:
     """Wait until every projector holds some of the topic's 4 partitions."""
     async with asyncio.timeout(30):
@@ -212,3 +217,35 @@ def _failures(projector: Projector) -> float:
         "certstats_projector_batch_failures_total", {"kind": "transient"}
     )
     return value or 0.0
+
+
+async def test_a_rebalance_hands_a_departed_instances_listing_to_the_survivor(
+    database_url: str, kafka_bootstrap: str, topic: str
+) -> None:
+    """Catch-up mode (docs/DECISIONS.md "Deferred summaries"): an instance that leaves the
+    group may have listed platforms as deferred and never caught them up; the survivor, on
+    its new assignment, catches them up (found by trying to break the catch-up mode: the
+    survivor kept the platform listed, and the API on the slow path, until a restart)."""
+    messages = list(synthetic_stream(1000, seed=31))
+    await publish(kafka_bootstrap, topic, messages)
+    settings = settings_for(database_url, kafka_bootstrap, topic, summary_deferral_lag=10_000)
+    first, second = Projector(settings), Projector(settings)
+    await first.app.start()
+    try:
+        await second.app.start()
+        await _until_sharing(first, second)
+        await wait_for_stored(database_url, len(messages))
+        async with connected(database_url) as (conn, schema):
+            await conn.execute(f"INSERT INTO {schema}.summary_deferred VALUES ('p1')")
+        await second.app.stop()  # leaves p1 listed: the rebalance hands it to the first
+        await wait_for_summaries(database_url, timeout_s=60)
+        async with asyncio.timeout(10):  # the gauge counts the listing, refreshed every 0.2 s
+            while True:
+                if first.metrics.registry.get_sample_value(DEFERRED_GAUGE) == 0:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await first.app.stop()
+        await second.app.stop()
+    tables, _ = await projected(database_url)
+    assert tables == await expected_snapshot(database_url, valid_events(messages))

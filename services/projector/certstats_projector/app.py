@@ -171,7 +171,7 @@ class Projector:
             with contextlib.suppress(Exception):
                 self.metrics.set_lag(self.progress().lag)
                 self.applier.summaries.poke()
-                self.metrics.summaries_deferred.set(self.applier.summaries.busy)
+                self.metrics.summaries_deferred.set(await self.applier.summaries.listed())
                 watermark = await self.applier.newest_watermark()
                 self.metrics.set_watermark(watermark, datetime.now(UTC))
             await asyncio.sleep(self.settings.lag_refresh_s)

@@ -82,8 +82,14 @@ class SummaryDeferral:
             self._pending = bool(await deferred_platforms(conn, self._schema()))
 
     def recheck(self) -> None:
-        """Another generation is followed: look for its deferred platforms at the next poke."""
+        """Look for deferred platforms at the next poke: another generation is followed, or
+        partitions were reassigned (an instance that left may have listed some)."""
         self._pending = True
+
+    async def listed(self) -> int:
+        """How many platforms the generation lists as deferred, by any instance (one query)."""
+        async with self._connect() as conn:
+            return len(await deferred_platforms(conn, self._schema()))
 
     def poke(self) -> None:
         """After a commit (and periodically): start the catch-up when one is due, none is

@@ -63,7 +63,7 @@ class ProjectorMetrics:
         )
         self.summaries_deferred = Gauge(
             "certstats_projector_summaries_deferred",
-            "1 while summaries may be deferred (catch-up mode, or its rebuild due or running).",
+            "Platforms whose summary read models are deferred (catch-up mode, any instance).",
             registry=self.registry,
         )
         self.watermark = Gauge(

@@ -59,7 +59,9 @@ class ResumeFromStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
             await self.on_partitions_assigned(consumer.assignment())
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Seek each assigned partition to its stored next offset (earliest when none)."""
+        """Seek each assigned partition to its stored next offset (earliest when none), and
+        look for deferred summaries again: an instance that left the group may have listed
+        platforms it will never catch up (docs/DECISIONS.md "Deferred summaries")."""
         consumer = self._consumer()
         if consumer is None or not assigned:
             self.assigned = set(assigned)
@@ -78,6 +80,7 @@ class ResumeFromStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         if fresh:
             await consumer.seek_to_beginning(*fresh)
         applier.stored.update(stored)
+        applier.summaries.recheck()  # a departed instance may have left platforms listed
         self.assigned = set(assigned)
         log.info(
             "partitions assigned", partitions=sorted(f"{t.topic}/{t.partition}" for t in assigned)

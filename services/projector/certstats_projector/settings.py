@@ -68,7 +68,8 @@ class ProjectorSettings(BaseSettings):
         description="Catch-up mode: while more messages than this are left to apply over the "
         "assigned partitions, batches defer the summary refresh, and one set-based rebuild "
         "per platform catches the summaries up once the lag is back under it (meanwhile the "
-        "query API answers those platforms from the normalized tables). None: never defer.",
+        "query API answers those platforms from the normalized tables). None: never defer; "
+        "0: every batch defers and each catch-up rebuilds (bulk loads and tests, not live).",
     )
     pool_min_size: int = Field(default=1, ge=1)
     pool_max_size: int = Field(
