@@ -33,6 +33,7 @@ from certstats_projector import generations, promotion
 from certstats_projector.consumer import pooled
 from certstats_projector.deferral import catch_up
 from certstats_projector.projection import stored_offsets
+from certstats_projector.projection.summaries import ANALYZED_BY_CATCH_UP
 from certstats_projector.replay import Offsets, Replayer, topic_partitions
 from certstats_projector.settings import ProjectorSettings
 
@@ -202,8 +203,8 @@ async def _replay_and_promote(
         replayer.defer_summaries = settings.summary_deferral_lag is not None
         await _catch_up(pool, replayer, settings.topics, reporter, tail_max or batch_max_records)
         replayer.defer_summaries = False  # the tail, applied at the promotion, refreshes
-        await catch_up(lambda: pooled(pool), reporter.schema)
-        await _analyze(pool, reporter.schema)
+        caught_up = await catch_up(lambda: pooled(pool), reporter.schema)
+        await _analyze(pool, reporter.schema, skip=ANALYZED_BY_CATCH_UP if caught_up else ())
         return await _promote(pool, replayer, settings.topics, reporter)
     finally:
         await consumer.stop()
@@ -225,14 +226,16 @@ async def _catch_up(
         await replayer.replay_to(targets)
 
 
-async def _analyze(pool: asyncpg.Pool, schema: str) -> None:
+async def _analyze(pool: asyncpg.Pool, schema: str, skip: Sequence[str] = ()) -> None:
     """Collect the planner statistics of the building generation before it goes live: its
     tables were filled faster than autovacuum looks, and the live projector's and the API's
-    statements would otherwise plan on guesses for a while after the promotion."""
+    statements would otherwise plan on guesses for a while after the promotion. ``skip``:
+    tables analyzed already (by the summaries' catch-up)."""
     async with pooled(pool) as conn:
         tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
         for row in tables:
-            await conn.execute(f'ANALYZE "{schema}"."{row["tablename"]}"')
+            if row["tablename"] not in skip:
+                await conn.execute(f'ANALYZE "{schema}"."{row["tablename"]}"')
 
 
 async def _live_offsets(pool: asyncpg.Pool, topics: Sequence[str]) -> Offsets:

@@ -215,6 +215,10 @@ CATCH_UP_ANALYZED = (
 catch-up mode may have no statistics yet, and the planner then nests loops over big tables."""
 
 
+ANALYZED_BY_CATCH_UP = (*CATCH_UP_ANALYZED, *SUMMARY_TABLES)
+"""Tables whose statistics a catch-up that rebuilt some platform has just collected."""
+
+
 async def deferred_platforms(conn: asyncpg.Connection, schema: str) -> list[str]:
     """The platforms of generation ``schema`` whose summaries are deferred (key order)."""
     async with conn.transaction():
