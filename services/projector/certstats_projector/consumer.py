@@ -128,7 +128,7 @@ class BatchApplier:
         part's commit behind the lane's previous one."""
         epoch, started = self.epoch, time.perf_counter()
         for lane, part in self._by_lane(records).items():
-            batch = await _decode(part)
+            batch = await decode_sliced(part)
             await self._wait_for_room(lane)
             if self._closed or epoch != self.epoch:
                 return  # not committed: resumed from PostgreSQL offsets after the rebalance
@@ -293,7 +293,7 @@ class BatchApplier:
         self._metrics.batch_duration.observe(seconds)
 
 
-async def _decode(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
+async def decode_sliced(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
     """:func:`decode_records`, yielding to the event loop every ``DECODE_SLICE`` records."""
     batch = DecodedBatch()
     for start in range(0, len(records), DECODE_SLICE):

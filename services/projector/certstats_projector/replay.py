@@ -24,8 +24,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from certstats_projector.consumer import POISON_ERRORS, pooled
-from certstats_projector.decoding import DecodedBatch, decode_records
+from certstats_projector.consumer import POISON_ERRORS, decode_sliced, pooled
+from certstats_projector.decoding import DecodedBatch
 from certstats_projector.progress import TopicPartitionKey
 from certstats_projector.projection import (
     AppliedBatch,
@@ -166,7 +166,7 @@ class Replayer:
             while pending:
                 records = await self._fetch(pending, targets)
                 for lane, part in self._by_lane(records, conn is None).items():
-                    batch = decode_records(part)
+                    batch = await decode_sliced(part)  # the other lane commits meanwhile
                     if lane in commits:
                         await commits[lane]
                     commits[lane] = asyncio.create_task(self._commit(batch, conn))
