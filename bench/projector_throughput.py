@@ -43,8 +43,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.synthetic import Message, synthetic_stream
 from certstats_cli import local_infra
+from certstats_projector import generations
 from certstats_projector.app import project_until_caught_up
 from certstats_projector.progress import CatchUpProgress
+from certstats_projector.projection import deferred_platforms, stored_offsets
 from certstats_projector.settings import ProjectorSettings
 
 
@@ -133,7 +135,7 @@ async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: in
     try:
         first = None
         while True:
-            stored, deferred = await _stored_and_deferred(conn)
+            stored, deferred = await _stored_and_deferred(conn, settings.topics)
             now = time.perf_counter()
             if stored and first is None:
                 first = now
@@ -151,23 +153,17 @@ async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: in
         print(f"    projector processes CPU {usage.ru_utime + usage.ru_stime:.1f} s")
 
 
-async def _stored_and_deferred(conn: asyncpg.Connection) -> tuple[int, bool]:
-    """Sum of the stored next offsets and whether summaries are deferred (0, False before the
-    first migration)."""
-    schema = (
-        await conn.fetchval(
-            "SELECT schema_name FROM certstats_meta.generations WHERE state = 'current'"
-        )
-        if await conn.fetchval("SELECT to_regclass('certstats_meta.generations')")
-        else None
-    )
-    if schema is None:
+async def _stored_and_deferred(
+    conn: asyncpg.Connection, topics: Sequence[str]
+) -> tuple[int, bool]:
+    """Sum of the stored next offsets of ``topics`` and whether summaries are deferred
+    (0, False before the first migration)."""
+    try:
+        schema = await generations.current_schema(conn)
+    except generations.NoCurrentGeneration:
         return 0, False
-    stored = await conn.fetchval(
-        f"SELECT coalesce(sum(next_offset), 0) FROM {schema}.consumer_offsets"
-    )
-    deferred = await conn.fetchval(f"SELECT exists (SELECT FROM {schema}.summary_deferred)")
-    return stored, deferred
+    stored = await stored_offsets(conn, schema, topics)
+    return sum(stored.values()), bool(await deferred_platforms(conn, schema))
 
 
 @contextlib.asynccontextmanager
