@@ -153,9 +153,7 @@ async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: in
         print(f"    projector processes CPU {usage.ru_utime + usage.ru_stime:.1f} s")
 
 
-async def _stored_and_deferred(
-    conn: asyncpg.Connection, topics: Sequence[str]
-) -> tuple[int, bool]:
+async def _stored_and_deferred(conn: asyncpg.Connection, topics: Sequence[str]) -> tuple[int, bool]:
     """Sum of the stored next offsets of ``topics`` and whether summaries are deferred
     (0, False before the first migration)."""
     try:
