@@ -7,7 +7,9 @@ then promote it atomically and drop the old one (SPEC.md section 6).
    offsets, re-reading them until fewer than ``tail_max`` records remain: the live projector
    and the query API keep working on the current generation meanwhile. Batches defer the
    summary refresh (unless ``summary_deferral_lag`` is None), and one catch-up rebuilds the
-   summaries once replayed (docs/DECISIONS.md "Deferred summaries").
+   summaries once replayed (docs/DECISIONS.md "Deferred summaries"). The secondary indexes
+   that neither uses are dropped before the replay and created again after the catch-up
+   (:mod:`~certstats_projector.deferred_indexes`), then the tables are analyzed.
 3. Promote in one transaction holding the generation lock exclusively (live batches wait):
    apply the last records up to the live offsets, which are final under the lock, and flip
    ``current``. The query API sees the old or the new generation, never a mix; the live
@@ -32,6 +34,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from certstats_projector import generations, promotion
 from certstats_projector.consumer import pooled
 from certstats_projector.deferral import catch_up
+from certstats_projector.deferred_indexes import (
+    create_deferred_indexes,
+    defer_indexes,
+    deferrable,
+)
 from certstats_projector.projection import stored_offsets
 from certstats_projector.projection.summaries import ANALYZED_BY_CATCH_UP
 from certstats_projector.replay import Offsets, Replayer, topic_partitions
@@ -201,9 +208,12 @@ async def _replay_and_promote(
         await replayer.assign(partitions)
         reporter.resumed_from = replayer.done
         replayer.defer_summaries = settings.summary_deferral_lag is not None
+        async with pooled(pool) as conn:
+            await defer_indexes(conn, reporter.schema, deferrable(replayer.defer_summaries))
         await _catch_up(pool, replayer, settings.topics, reporter, tail_max or batch_max_records)
         replayer.defer_summaries = False  # the tail, applied at the promotion, refreshes
         caught_up = await catch_up(lambda: pooled(pool), reporter.schema)
+        await create_deferred_indexes(lambda: pooled(pool), reporter.schema, pool.get_max_size())
         await _analyze(pool, reporter.schema, skip=ANALYZED_BY_CATCH_UP if caught_up else ())
         return await _promote(pool, replayer, settings.topics, reporter)
     finally:
