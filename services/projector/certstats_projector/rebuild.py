@@ -29,6 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from certstats_projector import generations, promotion
@@ -43,6 +44,8 @@ from certstats_projector.projection import stored_offsets
 from certstats_projector.projection.summaries import ANALYZED_BY_CATCH_UP
 from certstats_projector.replay import Offsets, Replayer, topic_partitions
 from certstats_projector.settings import ProjectorSettings
+
+log = structlog.get_logger("certstats.rebuild")
 
 REBUILD_LOCK = 0x63657262
 """Session advisory lock key held by the running rebuild."""
@@ -204,6 +207,7 @@ async def _replay_and_promote(
             batch_max_records,
             lambda: reporter.report(replayer.done),
             lanes=settings.commit_lanes,
+            queued=settings.queued_batches_per_lane,
         )
         await replayer.assign(partitions)
         reporter.resumed_from = replayer.done
@@ -212,9 +216,21 @@ async def _replay_and_promote(
             await defer_indexes(conn, reporter.schema, deferrable(replayer.defer_summaries))
         await _catch_up(pool, replayer, settings.topics, reporter, tail_max or batch_max_records)
         replayer.defer_summaries = False  # the tail, applied at the promotion, refreshes
+        started = time.perf_counter()
         caught_up = await catch_up(lambda: pooled(pool), reporter.schema)
-        await create_deferred_indexes(lambda: pooled(pool), reporter.schema, pool.get_max_size())
+        caught_up_at = time.perf_counter()
+        indexes = await create_deferred_indexes(
+            lambda: pooled(pool), reporter.schema, pool.get_max_size()
+        )
+        indexed_at = time.perf_counter()
         await _analyze(pool, reporter.schema, skip=ANALYZED_BY_CATCH_UP if caught_up else ())
+        log.info(
+            "rebuild replayed",
+            summaries_caught_up_s=round(caught_up_at - started, 2),
+            indexes_created=len(indexes),
+            indexes_s=round(indexed_at - caught_up_at, 2),
+            analyze_s=round(time.perf_counter() - indexed_at, 2),
+        )
         return await _promote(pool, replayer, settings.topics, reporter)
     finally:
         await consumer.stop()
