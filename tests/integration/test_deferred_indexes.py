@@ -47,6 +47,10 @@ async def test_deferred_indexes_are_dropped_recorded_and_created_again(database_
 
         assert await defer_indexes(conn, building, names) == sorted(names)
         assert await defer_indexes(conn, building, names) == sorted(names)  # resumed: no-op
+        # resumed in the other mode (the replay refreshes): the refresh's indexes come back
+        assert await defer_indexes(conn, building, QUERY_ONLY_INDEXES) == sorted(QUERY_ONLY_INDEXES)
+        assert set(REFRESH_ONLY_INDEXES) <= set(await index_definitions(conn, building))
+        assert await defer_indexes(conn, building, names) == sorted(names)
         left = await index_definitions(conn, building)
         assert set(left) == set(migrated) - set(names)
         assert {name for name in left if name.endswith("_pkey")} == {

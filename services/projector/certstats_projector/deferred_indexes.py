@@ -72,11 +72,15 @@ Connect = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 async def defer_indexes(conn: asyncpg.Connection, schema: str, names: Sequence[str]) -> list[str]:
     """Drop the non-unique indexes ``names`` of generation ``schema`` that exist, recording
-    their definitions first, in one transaction. Returns every index recorded as deferred
-    (also those a previous run deferred). Primary keys and unique indexes are never dropped
-    (the upserts' conflict targets)."""
+    their definitions first, in one transaction. Returns the indexes deferred now (also those
+    a previous run deferred): one a previous run deferred that is not in ``names`` (it ran in
+    another mode) is created again. Primary keys and unique indexes are never dropped (the
+    upserts' conflict targets)."""
     async with conn.transaction():
         await conn.execute("SELECT set_config('search_path', $1, true)", schema)
+        for name in [r[0] for r in await conn.fetch(_RECORDED_SQL)]:
+            if name not in names:
+                await _create(conn, schema, name)
         await conn.execute(_DEFER_SQL, schema, list(names))
         recorded: list[str] = [r[0] for r in await conn.fetch(_RECORDED_SQL)]
         for name in recorded:
