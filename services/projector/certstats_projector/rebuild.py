@@ -207,7 +207,6 @@ async def _replay_and_promote(
             batch_max_records,
             lambda: reporter.report(replayer.done),
             lanes=settings.commit_lanes,
-            queued=settings.queued_batches_per_lane,
         )
         await replayer.assign(partitions)
         reporter.resumed_from = replayer.done

@@ -8,18 +8,15 @@ record at or past its target offset (the live generation's stored offset): those
 the live projector's to apply or dead-letter, so the rebuild dead-letters nothing twice; an
 event PostgreSQL rejects was dead-lettered by the live projector and is skipped here.
 Partitions map to ``lanes`` (round robin): each lane commits its batches one at a time, in
-order, and lanes commit concurrently; fetching and decoding overlap the commits, and up to
-``queued`` decoded batches per lane wait behind the one committing.
+order, and lanes commit concurrently; fetching and decoding overlap the commits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from itertools import chain
 from typing import Any
 
 import asyncpg
@@ -113,7 +110,6 @@ class Replayer:
         batch_max_records: int,
         on_commit: Callable[[], None] = lambda: None,
         lanes: int = 1,
-        queued: int = 1,
     ) -> None:
         self._consumer = consumer
         self._pool = pool
@@ -127,9 +123,6 @@ class Replayer:
         """(topic, partition, position) -> when the partition was first seen at its end there."""
         self.stored: dict[TopicPartitionKey, int] = {}
         """Next offsets stored in the building generation."""
-        self.queued = queued
-        """Decoded batches that may wait behind the one a lane is committing (as the live
-        projector's ``queued_batches_per_lane``): fetching and decoding overlap the commits."""
         self.defer_summaries = False
         """Batches defer the summary refresh (catch-up mode; the rebuild catches the
         summaries up before its promotion, docs/DECISIONS.md "Deferred summaries")."""
@@ -168,35 +161,20 @@ class Replayer:
         for tp in pending:
             await self._seek(tp)
         self._consumer.resume(*pending)
-        lanes: dict[int, deque[asyncio.Task[None]]] = {}
+        commits: dict[int, asyncio.Task[None]] = {}
         try:
             while pending:
                 records = await self._fetch(pending, targets)
                 for lane, part in self._by_lane(records, conn is None).items():
-                    batch = await decode_sliced(part)  # the lanes commit meanwhile
-                    commits = lanes.setdefault(lane, deque())
-                    while commits and (commits[0].done() or len(commits) > self.queued):
-                        await commits.popleft()
-                    previous = commits[-1] if commits else None
-                    commits.append(asyncio.create_task(self._commit_after(previous, batch, conn)))
-            await asyncio.gather(*chain.from_iterable(lanes.values()))
+                    batch = await decode_sliced(part)  # the other lane commits meanwhile
+                    if lane in commits:
+                        await commits[lane]
+                    commits[lane] = asyncio.create_task(self._commit(batch, conn))
+            await asyncio.gather(*commits.values())
         finally:  # stopped (error, Ctrl-C): roll back the commits still running
-            tasks = list(chain.from_iterable(lanes.values()))
-            for commit in tasks:
+            for commit in commits.values():
                 commit.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _commit_after(
-        self,
-        previous: asyncio.Task[None] | None,
-        batch: DecodedBatch,
-        conn: asyncpg.Connection | None,
-    ) -> None:
-        """Commit ``batch`` once the lane's ``previous`` batch committed (its failure fails
-        this one too: nothing commits past a failed batch of its lane)."""
-        if previous is not None:
-            await asyncio.shield(previous)
-        await self._commit(batch, conn)
+            await asyncio.gather(*commits.values(), return_exceptions=True)
 
     def _by_lane(
         self, records: Sequence[ConsumerRecord[Any, Any]], concurrent: bool
