@@ -1,7 +1,8 @@
 """Which secondary indexes do the projector's statements use? (evidence, not a benchmark)
 
-The evidence behind ``generations.DEFERRED_INDEXES`` (docs/DECISIONS.md "Deferred indexes of a
-building generation"). On a fresh database, with every index of the migrations present:
+The evidence behind ``deferred_indexes.QUERY_ONLY_INDEXES`` and ``REFRESH_ONLY_INDEXES``
+(docs/DECISIONS.md "Deferred indexes of a building generation"). On a fresh database, with
+every index of the migrations present:
 
 1. *replay*: synthetic events applied in batches as a rebuild's replay applies them (catch-up
    mode: ``defer_summaries``), then the summaries' catch-up (``catch_up_summaries``);
