@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from bench.synthetic import synthetic_stream
+from certstats_projector import generations
 from certstats_projector.app import Projector, project_until_caught_up
+from certstats_projector.deferred_indexes import deferrable
 from certstats_projector.rebuild import REBUILD_LOCK, RebuildBusy, RebuildProgress, rebuild
 from certstats_projector.replay import LogBehindTarget
 from certstats_query_api.app import create_app
@@ -30,6 +32,7 @@ from tests.integration.kafka_support import (
     wait_for_stored,
 )
 from tests.integration.test_api_harness import SECRET, token
+from tests.integration.test_deferred_indexes import index_definitions
 
 GENERATIONS_SQL = "SELECT schema_name, state FROM certstats_meta.generations ORDER BY generation"
 PROMOTED_AT_SQL = "SELECT promoted_at FROM certstats_meta.generations WHERE state = 'current'"
@@ -88,6 +91,30 @@ async def generations_state(database_url: str) -> tuple[list[tuple[str, str]], l
         await conn.close()
 
 
+async def indexes_as_migrated(database_url: str, schema: str) -> bool:
+    """Whether ``schema`` has the indexes (names and definitions) of a freshly migrated
+    generation (one is created to compare with, as a building generation)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        fresh = await generations.create_building_generation(conn)
+        return await index_definitions(conn, schema) == await index_definitions(conn, fresh)
+    finally:
+        await conn.close()
+
+
+async def deferred_in(database_url: str, schema: str) -> tuple[set[str], set[str]]:
+    """(indexes recorded as deferred in ``schema``, the deferrable ones it lacks)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        recorded = {
+            r[0] for r in await conn.fetch(f"SELECT index_name FROM {schema}.deferred_indexes")
+        }
+        present = await index_definitions(conn, schema)
+        return recorded, set(deferrable(summaries_deferred=True)) - set(present)
+    finally:
+        await conn.close()
+
+
 @pytest.mark.parametrize("instances", [1, 2])
 async def test_rebuild_during_live_traffic(
     database_url: str, kafka_bootstrap: str, topic: str, instances: int
@@ -121,6 +148,7 @@ async def test_rebuild_during_live_traffic(
     tables, offsets = await projected(database_url)
     assert sum(offsets.values()) == len(messages)
     assert tables == await expected_snapshot(database_url, valid_events(messages))
+    assert await indexes_as_migrated(database_url, G2)
 
 
 async def test_cancelled_rebuild_keeps_current_and_resumes(
@@ -145,6 +173,8 @@ async def test_cancelled_rebuild_keeps_current_and_resumes(
 
     assert await generations_state(database_url) == ([(G1, "current"), (G2, "building")], [G1, G2])
     assert (await projected(database_url))[0] == before
+    recorded, missing = await deferred_in(database_url, G2)
+    assert recorded == missing  # every index it lacks is recorded (all, unless stopped after)
     seen: list[RebuildProgress] = []
     result = await rebuild(settings, seen.append, batch_max_records=100)
     assert result.resumed and result.schema == G2
@@ -154,6 +184,7 @@ async def test_cancelled_rebuild_keeps_current_and_resumes(
     tables, offsets = await projected(database_url)
     assert sum(offsets.values()) == len(messages)
     assert tables == await expected_snapshot(database_url, valid_events(messages))
+    assert await indexes_as_migrated(database_url, G2)
 
 
 async def test_one_rebuild_at_a_time(database_url: str, kafka_bootstrap: str, topic: str) -> None:

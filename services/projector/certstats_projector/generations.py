@@ -14,6 +14,8 @@ from importlib import resources
 
 import asyncpg
 
+from certstats_projector.deferred_indexes import create_deferred_indexes_on
+
 META_SCHEMA = "certstats_meta"
 
 _META_DDL = f"""
@@ -116,10 +118,14 @@ async def _apply_migrations(conn: asyncpg.Connection, schema: str) -> None:
     done = {
         r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")
     }
+    pending = [
+        (version, name, sql) for version, name, sql in migration_files() if version not in done
+    ]
+    if pending and await conn.fetchval("SELECT to_regclass($1)", f"{schema}.deferred_indexes"):
+        # a building generation's DDL may name an index its rebuild deferred: create them first
+        await create_deferred_indexes_on(conn, schema)
     await conn.execute(f"SET LOCAL search_path TO {schema}")
-    for version, name, sql in migration_files():
-        if version in done:
-            continue
+    for version, name, sql in pending:
         await conn.execute(sql)
         await conn.execute(
             "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name

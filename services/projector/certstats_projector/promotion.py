@@ -16,6 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
+from certstats_projector.deferred_indexes import deferred_count
 from certstats_projector.generations import (
     _MIGRATION_LOCK,
     CURRENT_SCHEMA_SQL,
@@ -82,8 +83,11 @@ async def make_current(conn: asyncpg.Connection, building: str) -> str:
     current generation and forget the old one's meta row. Returns the old schema name.
 
     Raises:
-        PromotionFailed: ``building`` is not a building generation (nothing changed).
+        PromotionFailed: ``building`` is not a building generation, or it still has deferred
+            indexes (:mod:`~certstats_projector.deferred_indexes`; nothing changed).
     """
+    if await deferred_count(conn, building):
+        raise PromotionFailed(f"{building} has deferred indexes still to create")
     old: str = await conn.fetchval(_RETIRE_CURRENT_SQL)
     if await conn.execute(_MAKE_CURRENT_SQL, building) != "UPDATE 1":
         raise PromotionFailed(f"{building} is not a building generation")

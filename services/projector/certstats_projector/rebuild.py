@@ -7,7 +7,9 @@ then promote it atomically and drop the old one (SPEC.md section 6).
    offsets, re-reading them until fewer than ``tail_max`` records remain: the live projector
    and the query API keep working on the current generation meanwhile. Batches defer the
    summary refresh (unless ``summary_deferral_lag`` is None), and one catch-up rebuilds the
-   summaries once replayed (docs/DECISIONS.md "Deferred summaries").
+   summaries once replayed (docs/DECISIONS.md "Deferred summaries"). The secondary indexes
+   that neither uses are dropped before the replay and created again after the catch-up
+   (:mod:`~certstats_projector.deferred_indexes`), then the tables are analyzed.
 3. Promote in one transaction holding the generation lock exclusively (live batches wait):
    apply the last records up to the live offsets, which are final under the lock, and flip
    ``current``. The query API sees the old or the new generation, never a mix; the live
@@ -27,15 +29,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from certstats_projector import generations, promotion
 from certstats_projector.consumer import pooled
 from certstats_projector.deferral import catch_up
+from certstats_projector.deferred_indexes import (
+    create_deferred_indexes,
+    defer_indexes,
+    deferrable,
+)
 from certstats_projector.projection import stored_offsets
 from certstats_projector.projection.summaries import ANALYZED_BY_CATCH_UP
 from certstats_projector.replay import Offsets, Replayer, topic_partitions
 from certstats_projector.settings import ProjectorSettings
+
+log = structlog.get_logger("certstats.rebuild")
 
 REBUILD_LOCK = 0x63657262
 """Session advisory lock key held by the running rebuild."""
@@ -201,10 +211,25 @@ async def _replay_and_promote(
         await replayer.assign(partitions)
         reporter.resumed_from = replayer.done
         replayer.defer_summaries = settings.summary_deferral_lag is not None
+        async with pooled(pool) as conn:
+            await defer_indexes(conn, reporter.schema, deferrable(replayer.defer_summaries))
         await _catch_up(pool, replayer, settings.topics, reporter, tail_max or batch_max_records)
         replayer.defer_summaries = False  # the tail, applied at the promotion, refreshes
+        started = time.perf_counter()
         caught_up = await catch_up(lambda: pooled(pool), reporter.schema)
+        caught_up_at = time.perf_counter()
+        indexes = await create_deferred_indexes(
+            lambda: pooled(pool), reporter.schema, pool.get_max_size()
+        )
+        indexed_at = time.perf_counter()
         await _analyze(pool, reporter.schema, skip=ANALYZED_BY_CATCH_UP if caught_up else ())
+        log.info(
+            "rebuild replayed",
+            summaries_caught_up_s=round(caught_up_at - started, 2),
+            indexes_created=len(indexes),
+            indexes_s=round(indexed_at - caught_up_at, 2),
+            analyze_s=round(time.perf_counter() - indexed_at, 2),
+        )
         return await _promote(pool, replayer, settings.topics, reporter)
     finally:
         await consumer.stop()
