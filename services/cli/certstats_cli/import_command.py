@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from certstats_cli.projector_command import Bootstrap
 from certstats_contracts.envelope import DEFAULT_TOPIC
 from certstats_importer.csv_source import OuladInputError
 from certstats_importer.publish import publish_events, write_json_lines
@@ -47,10 +48,7 @@ def import_oulad(
         str | None,
         typer.Option("--output", "-o", help="JSON Lines file ('-' = stdout)."),
     ] = None,
-    bootstrap_servers: Annotated[
-        str | None,
-        typer.Option(envvar="CERTSTATS_KAFKA_BOOTSTRAP", help="Kafka bootstrap servers."),
-    ] = None,
+    bootstrap_servers: Bootstrap = None,
     topic: Annotated[str, typer.Option(help="Topic to publish to.")] = DEFAULT_TOPIC,
     compression: Annotated[
         Compression | None,

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from certstats_cli.projector_command import DatabaseUrl
+from certstats_cli.projector_command import Bootstrap, DatabaseUrl
 from certstats_cli.sigterm import Terminated, until_sigterm
 from certstats_contracts.envelope import DEFAULT_TOPIC
 from certstats_projector.dlq_tool import (
@@ -38,13 +38,6 @@ from certstats_projector.settings import ProjectorSettings
 
 _stderr = Console(stderr=True)
 
-Bootstrap = Annotated[
-    str | None,
-    typer.Option(
-        envvar=["CERTSTATS_KAFKA_BOOTSTRAP_SERVERS", "CERTSTATS_KAFKA_BOOTSTRAP"],
-        help="Kafka bootstrap servers.",
-    ),
-]
 Topic = Annotated[str, typer.Option(help="Original topic (its DLQ is <topic>.dlq).")]
 ErrorContains = Annotated[
     str | None, typer.Option(help="Only errors containing this text (case-insensitive).")

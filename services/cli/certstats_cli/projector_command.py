@@ -26,6 +26,15 @@ _stderr = Console(stderr=True)
 DatabaseUrl = Annotated[
     str | None, typer.Option(envvar="CERTSTATS_DATABASE_URL", help="PostgreSQL DSN.")
 ]
+Bootstrap = Annotated[
+    str | None,
+    typer.Option(
+        envvar=["CERTSTATS_KAFKA_BOOTSTRAP_SERVERS", "CERTSTATS_KAFKA_BOOTSTRAP"],
+        help="Kafka bootstrap servers.",
+    ),
+]
+"""The ``--bootstrap-servers`` of the commands that reach Kafka: the settings' variable (README
+"Configuration") or the importer's older name."""
 
 
 def projector(
