@@ -41,7 +41,8 @@ CONFLICTS: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
 )
-"""Conflicts between two lanes' transactions: the losing batch rolled back, and is retried."""
+"""Conflicts of a batch transaction with another lane's (or with a `certstats migrate` running
+meanwhile): the losing batch rolled back, and is retried."""
 
 _CONFLICT_RETRIES = 8
 
@@ -247,7 +248,10 @@ class Replayer:
                 async with pooled(self._pool) as conn:
                     return await self._apply_or_skip(conn, batch)
             except CONFLICTS as exc:
-                log.warning("rebuild batch conflicted with another lane", error=repr(exc))
+                log.warning(
+                    "rebuild batch conflicted (another lane, or a migration): retrying",
+                    error=repr(exc),
+                )
                 await asyncio.sleep(0.05 * 2**attempt)
         async with pooled(self._pool) as conn:
             return await self._apply_or_skip(conn, batch)
