@@ -36,6 +36,13 @@ def cli_env(database_url: str, bootstrap: str, topic: str) -> dict[str, str]:
     }
 
 
+def default_sigint() -> None:
+    """In the child before its exec: SIGINT as a terminal's Ctrl-C delivers it. A test run
+    started as a background job of a non-interactive shell (a CI script's ``cmd &``) ignores
+    SIGINT, and its children inherit that: the rebuild would then never see the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def building_progress(database_url: str, at_least: int) -> int:
     """Poll until the building generation g2 stored ``at_least`` offsets; returns the sum."""
     conn = await asyncpg.connect(database_url)
@@ -63,7 +70,13 @@ async def test_ctrl_c_then_resume(database_url: str, kafka_bootstrap: str, topic
     env = cli_env(database_url, kafka_bootstrap, topic)
 
     child = await asyncio.create_subprocess_exec(
-        str(CLI), "rebuild", "--batch", "20", env=env, stderr=asyncio.subprocess.PIPE
+        str(CLI),
+        "rebuild",
+        "--batch",
+        "20",
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=default_sigint,
     )
     await building_progress(database_url, 200)
     child.send_signal(signal.SIGINT)
