@@ -27,7 +27,7 @@ import asyncpg
 import structlog
 from aiokafka import ConsumerRecord
 
-from certstats_projector.decoding import TOPIC_PARTITION, DecodedBatch
+from certstats_projector.decoding import TOPIC_PARTITION, DecodedBatch, decode_sliced
 from certstats_projector.deferral import SummaryDeferral
 from certstats_projector.dlq import Rejected
 from certstats_projector.generations import current_schema
@@ -52,9 +52,6 @@ POISON_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Deterministic rejections of an event's values by PostgreSQL: retrying cannot help, so the
 batch is applied event by event and the events PostgreSQL rejects are dead-lettered."""
-
-DECODE_SLICE = 256
-"""Records decoded between two yields to the event loop (about 2 ms of validation)."""
 
 WATERMARK_SQL = "SELECT max(data_as_of) FROM {schema}.watermarks"
 """Newest watermark of a generation (``schema`` comes from our own code, never from input)."""
@@ -291,16 +288,6 @@ class BatchApplier:
         for event_type, count in batch.unknown.items():
             self._metrics.events_skipped_unknown.labels(event_type).inc(count)
         self._metrics.batch_duration.observe(seconds)
-
-
-async def decode_sliced(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
-    """:func:`decode_records`, yielding to the event loop every ``DECODE_SLICE`` records."""
-    batch = DecodedBatch()
-    for start in range(0, len(records), DECODE_SLICE):
-        if start:
-            await asyncio.sleep(0)
-        batch.add(records[start : start + DECODE_SLICE])
-    return batch
 
 
 def _log_rejected(rejected: Rejected) -> None:

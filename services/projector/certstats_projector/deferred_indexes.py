@@ -18,6 +18,8 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 
+from certstats_projector.projection.sql import SET_SEARCH_PATH_SQL
+
 QUERY_ONLY_INDEXES = (
     "users_registered_at",
     "users_group_ids",
@@ -77,7 +79,7 @@ async def defer_indexes(conn: asyncpg.Connection, schema: str, names: Sequence[s
     another mode) is created again. Primary keys and unique indexes are never dropped (the
     upserts' conflict targets)."""
     async with conn.transaction():
-        await conn.execute("SELECT set_config('search_path', $1, true)", schema)
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
         for name in [r[0] for r in await conn.fetch(_RECORDED_SQL)]:
             if name not in names:
                 await _create(conn, schema, name)
@@ -94,7 +96,7 @@ async def create_deferred_indexes(connect: Connect, schema: str, connections: in
     on one table at once), each in one transaction with the deletion of its record. Returns
     the indexes created."""
     async with connect() as conn, conn.transaction():
-        await conn.execute("SELECT set_config('search_path', $1, true)", schema)
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
         pending = [r["index_name"] for r in await conn.fetch(_PENDING_SQL, schema)]
     queue = list(reversed(pending))
     created: list[str] = []
@@ -115,7 +117,7 @@ async def create_deferred_indexes(connect: Connect, schema: str, connections: in
 async def create_deferred_indexes_on(conn: asyncpg.Connection, schema: str) -> list[str]:
     """:func:`create_deferred_indexes` on one connection, in the caller's transaction (a
     migration of a building generation: its DDL may name a deferred index)."""
-    await conn.execute("SELECT set_config('search_path', $1, true)", schema)
+    await conn.execute(SET_SEARCH_PATH_SQL, schema)
     names = [r[0] for r in await conn.fetch(_RECORDED_SQL)]
     for name in names:
         await _create(conn, schema, name)
@@ -124,7 +126,7 @@ async def create_deferred_indexes_on(conn: asyncpg.Connection, schema: str) -> l
 
 async def _create_one(conn: asyncpg.Connection, schema: str, name: str) -> bool:
     async with conn.transaction():
-        await conn.execute("SELECT set_config('search_path', $1, true)", schema)
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
         return await _create(conn, schema, name)
 
 

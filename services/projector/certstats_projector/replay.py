@@ -24,8 +24,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from certstats_projector.consumer import POISON_ERRORS, decode_sliced, pooled
-from certstats_projector.decoding import DecodedBatch
+from certstats_projector.consumer import POISON_ERRORS, pooled
+from certstats_projector.decoding import DecodedBatch, decode_sliced
 from certstats_projector.progress import TopicPartitionKey
 from certstats_projector.projection import (
     AppliedBatch,
