@@ -31,7 +31,7 @@ import asyncpg
 from asyncpg.connection import Connection
 
 from bench.projection_apply_batch import parsed_events
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 from certstats_projector import generations
 from certstats_projector.projection import apply_batch, catch_up_summaries
 
@@ -148,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
         schema = await generations.migrate(conn)
         work = [await asyncpg.connect(dsn) for _ in range(3)]
 
-        async def apply(batch_events: list[DomainEvent], first: int, defer: bool) -> None:
+        async def apply(batch_events: list[Event], first: int, defer: bool) -> None:
             for start in range(0, len(batch_events), args.batch):
                 batch = batch_events[start : start + args.batch]
                 end = {("bench", 0): first + start + len(batch)}

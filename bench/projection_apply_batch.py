@@ -19,7 +19,8 @@ from pathlib import Path
 import asyncpg
 
 from bench.synthetic import synthetic_stream
-from certstats_contracts.envelope import DomainEvent, UnknownEventType, parse_event
+from certstats_contracts.decoded import Event, decode_event
+from certstats_contracts.envelope import UnknownEventType
 from certstats_projector import generations
 from certstats_projector.projection import apply_batch
 
@@ -33,19 +34,19 @@ def backend_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def parsed_events(count: int) -> list[DomainEvent]:
+def parsed_events(count: int) -> list[Event]:
     """The first ``count`` synthetic messages, parsed (unknown types left out)."""
     events = []
     for _, value in synthetic_stream(count):
         try:
-            events.append(parse_event(value))
+            events.append(decode_event(value))
         except UnknownEventType:
             continue
     return events
 
 
 async def measure(
-    dsn: str, events: list[DomainEvent], batch_size: int
+    dsn: str, events: list[Event], batch_size: int
 ) -> tuple[float, float, float | None]:
     """Apply ``events`` in batches into a throw-away database; returns events per second and
     CPU µs per event of this process and of the PostgreSQL backend (None: not local)."""

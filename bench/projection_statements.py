@@ -30,7 +30,7 @@ from typing import Any
 import asyncpg
 
 from bench.projection_apply_batch import parsed_events
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 from certstats_projector import generations
 from certstats_projector.projection import batch as batch_module
 from certstats_projector.projection.reduce import EntityKey, EventsByType
@@ -109,11 +109,11 @@ class _NoSummaries:
         return 0
 
 
-async def _no_summaries(conn: object, schema: str, events: Sequence[DomainEvent]) -> _NoSummaries:
+async def _no_summaries(conn: object, schema: str, events: Sequence[Event]) -> _NoSummaries:
     return _NoSummaries()
 
 
-async def measure(args: argparse.Namespace, events: list[DomainEvent]) -> None:
+async def measure(args: argparse.Namespace, events: list[Event]) -> None:
     name = f"certstats_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(args.dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')

@@ -1,7 +1,7 @@
 """Event contract v1: the ``data`` payloads of every LMS domain event (SPEC.md section 3).
 
 Every model is frozen and ignores unknown fields (forward compatibility). Instants are
-timezone-aware ``datetime`` values (in UTC when read from JSON); a naive timestamp is rejected
+timezone-aware ``datetime`` values in UTC; a naive timestamp is rejected
 as malformed, because an instant without an offset cannot be placed in UTC (SPEC.md section 2,
 "Time").
 """
@@ -91,9 +91,11 @@ Instant = Annotated[
     datetime,
     BeforeValidator(_require_text),
     AfterValidator(_require_tz_and_range),
+    AfterValidator(_in_utc),
     _NativeFromJson(),
 ]
-"""An RFC 3339 timestamp with an offset, in [1900, 9000) UTC; anything else is malformed."""
+"""An RFC 3339 timestamp with an offset, in [1900, 9000) UTC; anything else is malformed.
+Validated values come out in UTC (``datetime.UTC``), from JSON or from Python."""
 
 EntityId = Annotated[str, Field(min_length=1, max_length=200)]
 

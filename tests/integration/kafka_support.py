@@ -16,6 +16,7 @@ from certstats_projector import generations
 from certstats_projector.projection import apply_batch, deferred_platforms
 from certstats_projector.projection.summary_sql import SUMMED_COUNTERS_SQL
 from certstats_projector.settings import ProjectorSettings
+from tests.reference.builders import as_consumed
 
 READ_MODEL_TABLES = (
     "users",
@@ -109,7 +110,7 @@ async def expected_snapshot(
     try:
         await generations.migrate(conn)
         schema = await generations.create_building_generation(conn)
-        await apply_batch(conn, schema, events, {})
+        await apply_batch(conn, schema, as_consumed(events), {})
         return await snapshot(conn, schema)
     finally:
         await conn.close()

@@ -8,7 +8,8 @@ import random
 from collections import defaultdict
 from typing import Any
 
-from certstats_contracts.envelope import DomainEvent, message_key
+from certstats_contracts.decoded import Event
+from certstats_contracts.envelope import message_key
 from certstats_contracts.events import EVENT_DATA_MODELS
 from tests.integration.kafka_support import READ_MODEL_TABLES
 from tests.integration.projection_support import Projection, at, event
@@ -52,7 +53,7 @@ def _value(rng: random.Random, event_type: str, name: str, time: int) -> Any:
     return f"{name}-{time}"
 
 
-def random_event(rng: random.Random) -> DomainEvent:
+def random_event(rng: random.Random) -> Event:
     """Any v1 event type, ids from small pools; an enrollment or grant always has one user."""
     event_type = rng.choice(sorted(EVENT_DATA_MODELS))
     time = rng.randrange(1, 5)
@@ -66,18 +67,18 @@ def random_event(rng: random.Random) -> DomainEvent:
     return event(event_type, time, **data)
 
 
-def history(rng: random.Random, size: int) -> list[DomainEvent]:
+def history(rng: random.Random, size: int) -> list[Event]:
     """``size`` random events over small id pools and 4 distinct times, in publish order."""
     return [random_event(rng) for _ in range(size)]
 
 
-def shuffle_across_keys(rng: random.Random, events: list[DomainEvent]) -> list[DomainEvent]:
+def shuffle_across_keys(rng: random.Random, events: list[Event]) -> list[Event]:
     """Interleave the per-key streams at random, keeping each key's order (SPEC.md §3)."""
-    streams: dict[bytes, list[DomainEvent]] = defaultdict(list)
+    streams: dict[bytes, list[Event]] = defaultdict(list)
     for ev in events:
         streams[message_key(ev.platform_id, ev.type, ev.data)].append(ev)
     queues = [list(reversed(stream)) for stream in streams.values()]
-    out: list[DomainEvent] = []
+    out: list[Event] = []
     while queues:
         queue = rng.choice(queues)
         out.append(queue.pop())
@@ -86,11 +87,9 @@ def shuffle_across_keys(rng: random.Random, events: list[DomainEvent]) -> list[D
     return out
 
 
-def batches_with_duplicates(
-    rng: random.Random, events: list[DomainEvent]
-) -> list[list[DomainEvent]]:
+def batches_with_duplicates(rng: random.Random, events: list[Event]) -> list[list[Event]]:
     """Random batch splits; some events delivered again in a later or the same batch."""
-    out: list[list[DomainEvent]] = []
+    out: list[list[Event]] = []
     i = 0
     while i < len(events):
         size = rng.randrange(1, 25)

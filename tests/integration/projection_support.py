@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from certstats_contracts.decoded import Event, from_domain_event
 from certstats_contracts.envelope import DomainEvent
 from certstats_contracts.events import EVENT_DATA_MODELS
 from certstats_projector import generations
@@ -31,14 +32,17 @@ def event(
     platform: str = PLATFORM,
     event_id: str | None = None,
     **data: Any,
-) -> DomainEvent:
-    """A validated event of ``event_type`` at ``at(time)``, with a fresh id unless given."""
-    return DomainEvent(
-        id=event_id or str(uuid.uuid4()),
-        type=event_type,
-        time=at(time),
-        platform_id=platform,
-        data=EVENT_DATA_MODELS[event_type].model_validate(data),
+) -> Event:
+    """A validated event of ``event_type`` at ``at(time)``, with a fresh id unless given, as
+    the projector decodes it."""
+    return from_domain_event(
+        DomainEvent(
+            id=event_id or str(uuid.uuid4()),
+            type=event_type,
+            time=at(time),
+            platform_id=platform,
+            data=EVENT_DATA_MODELS[event_type].model_validate(data),
+        )
     )
 
 
@@ -50,7 +54,7 @@ class Projection:
         self.schema = schema
 
     async def apply(
-        self, events: Sequence[DomainEvent], offsets: dict[tuple[str, int], int] | None = None
+        self, events: Sequence[Event], offsets: dict[tuple[str, int], int] | None = None
     ) -> AppliedBatch:
         """Apply ``events`` as one batch."""
         return await apply_batch(self.conn, self.schema, events, offsets or {})
@@ -88,7 +92,7 @@ def user_state(
     groups: Sequence[str] = (),
     first_name: str = "Zoë",
     **data: Any,
-) -> DomainEvent:
+) -> Event:
     """A ``user.registered`` (or ``kind``) event with a full profile."""
     return event(
         kind,
@@ -103,7 +107,7 @@ def user_state(
     )
 
 
-def session_state(session_id: str, time: int, *, path_id: str = "p1", **data: Any) -> DomainEvent:
+def session_state(session_id: str, time: int, *, path_id: str = "p1", **data: Any) -> Event:
     """A ``path_session.created`` event starting at T0, ending a day later."""
     data.setdefault("name", f"Session {session_id}")
     return event(
@@ -117,7 +121,7 @@ def session_state(session_id: str, time: int, *, path_id: str = "p1", **data: An
     )
 
 
-def enrollment(enrollment_id: str, time: int, *, user_id: str = "u1", **data: Any) -> DomainEvent:
+def enrollment(enrollment_id: str, time: int, *, user_id: str = "u1", **data: Any) -> Event:
     """An ``enrollment.created`` event in session ``s1`` (override with ``session_id=``)."""
     data.setdefault("session_id", "s1")
     data.setdefault("method", "assigned")
@@ -131,7 +135,7 @@ def enrollment(enrollment_id: str, time: int, *, user_id: str = "u1", **data: An
     )
 
 
-def grant(grant_id: str, time: int, *, user_id: str = "u1", **data: Any) -> DomainEvent:
+def grant(grant_id: str, time: int, *, user_id: str = "u1", **data: Any) -> Event:
     """A ``certificate.granted`` event of certificate ``c1`` delivered at ``at(time)``."""
     data.setdefault("certificate_id", "c1")
     return event(

@@ -19,7 +19,7 @@ from certstats_projector.projection import apply_batch
 from certstats_query_api.app import create_app
 from certstats_query_api.auth import mint_token
 from certstats_query_api.settings import ApiSettings
-from tests.reference.builders import event
+from tests.reference.builders import as_consumed, event
 
 SECRET = "test-secret-of-at-least-32-bytes!!"
 AS_OF = "2026-06-01T00:00:00Z"
@@ -53,7 +53,7 @@ class Api:
 
     async def load(self, events: Sequence[DomainEvent]) -> None:
         """Project ``events`` (consumption order) into the current generation."""
-        await apply_batch(self.conn, self.schema, events, {})
+        await apply_batch(self.conn, self.schema, as_consumed(events), {})
 
     async def get(self, path: str, bearer: str | None = ADMIN, **params: Any) -> httpx.Response:
         """GET ``path``; ``as_of`` defaults to :data:`AS_OF`; list values repeat the key."""

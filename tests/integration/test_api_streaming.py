@@ -19,7 +19,7 @@ from certstats_projector.projection import apply_batch
 from certstats_query_api.app import create_app
 from certstats_query_api.settings import ApiSettings
 from tests.integration.test_api_harness import ADMIN, SECRET, catalog, enroll, user
-from tests.reference.builders import event
+from tests.reference.builders import as_consumed, event
 
 LEARNERS = 3000
 LATER = "2026-03-01T00:00:00Z"
@@ -51,7 +51,7 @@ async def test_slow_export_reads_one_snapshot(
     events = [*catalog("c1")]
     for i in range(LEARNERS):
         events += [user(f"u{i:05d}", last=f"L{i:05d}"), enroll(f"e{i}", f"u{i:05d}", "c1-s")]
-    await apply_batch(conn, schema, events, {})
+    await apply_batch(conn, schema, as_consumed(events), {})
     url = f"{base}/v1/path-certificates/c1/learners.csv"
     body = bytearray()
     async with (
@@ -71,7 +71,7 @@ async def test_slow_export_reads_one_snapshot(
             )
             for i in range(LEARNERS)
         ]
-        await apply_batch(conn, schema, deletions, {})
+        await apply_batch(conn, schema, as_consumed(deletions), {})
         async for chunk in chunks:
             body += chunk
     rows = list(csv.reader(io.StringIO(body.decode().removeprefix("\ufeff"), newline="")))

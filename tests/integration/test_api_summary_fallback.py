@@ -13,7 +13,7 @@ from certstats_projector.projection import apply_batch, catch_up_summaries
 from certstats_query_api.sql.queries import FRESHNESS_SQL
 from tests.integration.test_api_harness import SECRET, Api, api
 from tests.reference.api import ApiAsker
-from tests.reference.builders import at, event
+from tests.reference.builders import as_consumed, at, event
 from tests.reference.compare import compare_all, drill_down_invariants, requests_for
 from tests.reference.model import Query, ReferenceModel
 
@@ -177,7 +177,7 @@ async def test_deferred_summaries_are_not_read_until_caught_up(api: Api) -> None
     events = _world()
     await api.load(events[:-5])
     asker, requests = ApiAsker(api.client, SECRET, page_size=2), requests_for(("c1", "c2", "c3"))
-    await apply_batch(api.conn, api.schema, events[-5:], {}, defer_summaries=True)
+    await apply_batch(api.conn, api.schema, as_consumed(events[-5:]), {}, defer_summaries=True)
     assert not await _summary_exact(api)
     model = ReferenceModel(events)
     deferred = [await compare_all(model, asker, query, requests) for query in QUERIES[:6]]

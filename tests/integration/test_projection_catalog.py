@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 from tests.integration.projection_support import (
     Projection,
     at,
@@ -14,13 +14,13 @@ from tests.integration.projection_support import (
 
 def group(
     group_id: str, time: int, name: str, parent: str | None = None, kind: str = "group.created"
-) -> DomainEvent:
+) -> Event:
     return event(kind, time, group_id=group_id, name=name, parent_group_id=parent)
 
 
 def role(
     kind: str, time: int, group_id: str = "g1", user_id: str = "u1", name: str = "admin"
-) -> DomainEvent:
+) -> Event:
     return event(f"group.role_{kind}", time, group_id=group_id, user_id=user_id, role=name)
 
 

@@ -11,7 +11,7 @@ import random
 import asyncpg
 import pytest
 
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 from certstats_projector import generations
 from certstats_projector.projection import AppliedBatch, apply_batch
 from tests.integration.projection_histories import history, snapshot
@@ -19,7 +19,7 @@ from tests.integration.projection_support import Projection, projection
 
 
 async def instance(
-    database_url: str, schema: str, events: list[DomainEvent], rng: random.Random
+    database_url: str, schema: str, events: list[Event], rng: random.Random
 ) -> list[AppliedBatch]:
     """One projector instance: the whole stream, in random batch sizes, in order."""
     conn = await asyncpg.connect(database_url)

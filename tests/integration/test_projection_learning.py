@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 from tests.integration.projection_support import (
     Projection,
     at,
@@ -12,7 +12,7 @@ from tests.integration.projection_support import (
 )
 
 
-def status(time: int, code: str, changed: int, enrollment_id: str = "e1") -> DomainEvent:
+def status(time: int, code: str, changed: int, enrollment_id: str = "e1") -> Event:
     return event(
         "enrollment.status_changed",
         time,
@@ -23,7 +23,7 @@ def status(time: int, code: str, changed: int, enrollment_id: str = "e1") -> Dom
     )
 
 
-def completed(time: int, code: str, done: int) -> DomainEvent:
+def completed(time: int, code: str, done: int) -> Event:
     return event(
         "enrollment.completed",
         time,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from certstats_contracts.envelope import DomainEvent
-from certstats_contracts.events import GroupDeleted
+from certstats_contracts.decoded import EVENTS, GroupDeleted
 from certstats_projector import generations
 from certstats_projector.projection import InvalidSchemaName, apply_batch, stored_offsets
 from tests.integration.projection_support import (
@@ -32,9 +31,7 @@ async def test_same_batch_twice_applies_once(proj: Projection) -> None:
 
 async def test_duplicate_id_inside_batch_keeps_first_occurrence(proj: Projection) -> None:
     first = user_state("u1", 1, first_name="First")
-    copy = DomainEvent(
-        id=first.id, type="user.updated", time=at(9), platform_id=PLATFORM, data=first.data
-    )
+    copy = EVENTS["user.updated"](id=first.id, time=at(9), platform_id=PLATFORM, data=first.data)
     renamed = user_state("u1", 9, kind="user.updated", first_name="Renamed", event_id=first.id)
     result = await proj.apply([first, copy, renamed])
     assert (result.applied_total, result.duplicates) == (1, 2)
@@ -91,9 +88,8 @@ async def test_watermark_keeps_newest_time_and_counts_applied(proj: Projection) 
 
 
 async def test_failed_batch_rolls_back_everything(proj: Projection) -> None:
-    wrong = DomainEvent(
+    wrong = EVENTS["user.registered"](
         id="bad",
-        type="user.registered",
         time=at(2),
         platform_id=PLATFORM,
         data=GroupDeleted(group_id="g1"),

@@ -11,6 +11,7 @@ from certstats_contracts.envelope import DomainEvent
 from certstats_projector.projection import apply_batch
 from tests.integration.test_api_harness import SECRET, Api, api  # noqa: F401 (fixture)
 from tests.reference.api import ApiAsker
+from tests.reference.builders import as_consumed
 from tests.reference.compare import (
     compare_all,
     drill_down_invariants,
@@ -30,7 +31,7 @@ async def test_api_answers_like_the_reference_model(
     data: st.DataObject,
 ) -> None:
     await reset(api.conn, api.schema)
-    await apply_batch(api.conn, api.schema, events, {})
+    await apply_batch(api.conn, api.schema, as_consumed(events), {})
     model = ReferenceModel(events)
     asker = ApiAsker(api.client, SECRET, page_size=data.draw(st.sampled_from((1000, 2))))
     platforms = tuple(sorted({e.platform_id for e in events}))

@@ -19,7 +19,7 @@ from tests.integration.test_api_harness import (  # noqa: F401 (fixture)
     on_both_paths,
 )
 from tests.reference.api import ApiAsker
-from tests.reference.builders import at, event
+from tests.reference.builders import as_consumed, at, event
 from tests.reference.compare import compare_all, drill_down_invariants, requests_for
 from tests.reference.model import Query, ReferenceModel
 
@@ -78,7 +78,7 @@ async def test_edge_histories_answer_like_the_reference_model(
     group_ids: tuple[str, ...],
 ) -> None:
     events = _edges()
-    await apply_batch(api.conn, api.schema, events, {})
+    await apply_batch(api.conn, api.schema, as_consumed(events), {})
     model, asker = ReferenceModel(events), ApiAsker(api.client, SECRET)
     requests = requests_for(("c1",), ("u1", "u2", "u3"))
     for query in (q for q in QUERIES if tuple(q.group_ids) == group_ids):

@@ -18,6 +18,7 @@ from certstats_contracts.envelope import DomainEvent
 from certstats_projector.projection import apply_batch, catch_up_summaries, deferred_platforms
 from tests.integration.projection_support import Projection, projection
 from tests.integration.summary_support import api_links, assert_summaries_exact, summary_links
+from tests.reference.builders import as_consumed
 from tests.reference.loading import reset
 from tests.reference.ordering import shuffle_across_keys, split_batches, with_duplicates
 from tests.reference.strategies import INTEGRATION_SETTINGS, histories
@@ -39,7 +40,9 @@ async def test_maintained_summaries_equal_a_recomputation(
     batches = split_batches(with_duplicates(shuffle_across_keys(events, rnd), rnd), rnd)
     for number, batch in enumerate([*batches, rnd.choice(batches)]):
         offsets = {("properties", 0): number + 1}
-        await apply_batch(proj.conn, proj.schema, batch, offsets, slot=rnd.randrange(3))
+        await apply_batch(
+            proj.conn, proj.schema, as_consumed(batch), offsets, slot=rnd.randrange(3)
+        )
     truth = await assert_summaries_exact(proj.conn, proj.schema)
     for platform in sorted({e.platform_id for e in events}):
         assert summary_links(truth, platform) == await api_links(proj.conn, proj.schema, platform)
@@ -60,7 +63,12 @@ async def test_deferred_summaries_caught_up_equal_a_recomputation(
         offsets = {("properties", 0): number + 1}
         defer = rnd.random() < 0.5
         await apply_batch(
-            proj.conn, proj.schema, batch, offsets, slot=rnd.randrange(3), defer_summaries=defer
+            proj.conn,
+            proj.schema,
+            as_consumed(batch),
+            offsets,
+            slot=rnd.randrange(3),
+            defer_summaries=defer,
         )
         if rnd.random() < 0.2:
             await catch_up_summaries(proj.conn, proj.schema)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 import pytest
 
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 from certstats_projector.projection import apply_batch, catch_up_summaries, deferred_platforms
 from certstats_projector.projection.summaries import SUMMARY_LOCK_CLASS
 from tests.integration.projection_support import (
@@ -45,7 +45,7 @@ async def proj(database_url: str) -> AsyncIterator[Projection]:
         yield p
 
 
-def catalog_change(number: int) -> list[DomainEvent]:
+def catalog_change(number: int) -> list[Event]:
     """Round ``number``'s catalog batch: toggle the archive flag of ``s1``; every third round
     also move path ``p1`` to the other certificate."""
     time = number + 10
@@ -63,7 +63,7 @@ def catalog_change(number: int) -> list[DomainEvent]:
 async def lane(
     database_url: str,
     schema: str,
-    batches: Sequence[list[DomainEvent]],
+    batches: Sequence[list[Event]],
     slot: int,
     defer: bool = False,
 ) -> None:
@@ -172,7 +172,7 @@ WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = $1
 """Modes of the summary advisory locks this connection holds (``classid``: their first key)."""
 
 
-async def summary_lock_modes(proj: Projection, events: list[DomainEvent]) -> list[str]:
+async def summary_lock_modes(proj: Projection, events: list[Event]) -> list[str]:
     """Apply ``events`` inside an outer transaction, rolled back after reading the modes of
     the summary locks the batch took (transaction locks: held until the outer one ends)."""
     outer = proj.conn.transaction()

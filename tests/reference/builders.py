@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from certstats_contracts.decoded import Event, decode_event
 from certstats_contracts.envelope import DomainEvent, make_cloud_event, message_key
 from certstats_contracts.events import EVENT_DATA_MODELS
 
@@ -56,3 +58,8 @@ def to_message(e: DomainEvent) -> bytes:
         data=e.data,
     )
     return json.dumps(document).encode()
+
+
+def as_consumed(events: Iterable[DomainEvent]) -> list[Event]:
+    """``events`` as the projector reads them: each one's message decoded by ``decode_event``."""
+    return [decode_event(to_message(e)) for e in events]

@@ -9,6 +9,7 @@ import asyncpg
 
 from certstats_contracts.envelope import DomainEvent
 from certstats_projector.projection import apply_batch
+from tests.reference.builders import as_consumed
 from tests.reference.ordering import shuffle_across_keys, split_batches, with_duplicates
 
 _TABLES_SQL = (
@@ -29,7 +30,7 @@ async def deliver_messily(
     re-apply one batch whole (a crash before the offset commit). Returns the batch count."""
     batches = split_batches(with_duplicates(shuffle_across_keys(events, rnd), rnd), rnd)
     for number, batch in enumerate(batches):
-        await apply_batch(conn, schema, batch, {("properties", 0): number + 1})
+        await apply_batch(conn, schema, as_consumed(batch), {("properties", 0): number + 1})
     if batches:
-        await apply_batch(conn, schema, rnd.choice(batches), {("properties", 0): 1})
+        await apply_batch(conn, schema, as_consumed(rnd.choice(batches)), {("properties", 0): 1})
     return len(batches)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from certstats_contracts.events import GroupDeleted, UserState
+from certstats_contracts.decoded import GroupDeleted, UserState
 from certstats_projector.projection.reduce import (
     EventsByType,
     by_time,

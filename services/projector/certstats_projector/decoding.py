@@ -13,7 +13,8 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
-from certstats_contracts.envelope import DomainEvent, MalformedEvent, UnknownEventType, parse_event
+from certstats_contracts.decoded import Event, decode_event
+from certstats_contracts.envelope import MalformedEvent, UnknownEventType
 from certstats_projector.dlq import Rejected
 from certstats_projector.progress import TopicPartitionKey
 
@@ -28,7 +29,7 @@ TOPIC_PARTITION = attrgetter("topic", "partition")
 class DecodedBatch:
     """One consumed batch, sorted: what to apply, what to dead-letter, what to skip."""
 
-    events: list[DomainEvent] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     sources: list[ConsumerRecord[Any, Any]] = field(default_factory=list)
     """The record of each event in ``events`` (same index), to dead-letter it if the read
     model rejects it (see ``BatchApplier``)."""
@@ -42,7 +43,7 @@ class DecodedBatch:
             next_offset = self.next_offsets.get(key, 0)
             for record in run:
                 try:
-                    self.events.append(parse_event(record.value or b""))
+                    self.events.append(decode_event(record.value or b""))
                     self.sources.append(record)
                 except UnknownEventType as exc:
                     self.unknown[exc.event_type] += 1
@@ -54,7 +55,7 @@ class DecodedBatch:
 
 
 def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
-    """Validate every record value with :func:`parse_event`, keeping consumption order.
+    """Decode every record value with :func:`decode_event`, keeping consumption order.
 
     ``next_offsets`` maps each partition of the batch to its greatest offset + 1: skipped and
     rejected records advance the offsets like applied ones (SPEC.md §3).

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 
 from .catalog import apply_certificates, apply_paths
 from .enrollments import apply_enrollments
@@ -78,7 +78,7 @@ class AppliedBatch:
 async def apply_batch(
     conn: asyncpg.Connection,
     schema: str,
-    events: Sequence[DomainEvent],
+    events: Sequence[Event],
     next_offsets: Mapping[tuple[str, int], int],
     known_users: AbstractSet[EntityKey] = frozenset(),
     *,

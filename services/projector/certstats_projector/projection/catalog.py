@@ -9,8 +9,7 @@ import json
 
 import asyncpg
 
-from certstats_contracts.envelope import DomainEvent
-from certstats_contracts.events import CertificateState, PathState
+from certstats_contracts.decoded import CertificateState, Event, PathState
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
 from .sql import Row, execute_rows, final_flag_sql, texts
@@ -47,7 +46,7 @@ _BY_CERTIFICATE = entity_key("certificate_id")
 _BY_PATH = entity_key("path_id")
 
 
-def _certificate_row(event: DomainEvent) -> Row:
+def _certificate_row(event: Event) -> Row:
     """Row of ``UPSERT_CERTIFICATE_STATE_SQL``."""
     cert = payload(event, CertificateState)
     return (
@@ -73,7 +72,7 @@ async def apply_certificates(conn: asyncpg.Connection, batch: EventsByType) -> N
     await execute_rows(conn, DELETE_CERTIFICATES_SQL, deleted)
 
 
-def _path_row(event: DomainEvent) -> Row:
+def _path_row(event: Event) -> Row:
     """Row of ``UPSERT_PATH_STATE_SQL``; author ids as JSON text."""
     path = payload(event, PathState)
     return (

@@ -14,11 +14,11 @@ from datetime import datetime
 
 import asyncpg
 
-from certstats_contracts.envelope import DomainEvent
-from certstats_contracts.events import (
+from certstats_contracts.decoded import (
     EnrollmentCompleted,
     EnrollmentCreated,
     EnrollmentStatusChanged,
+    Event,
 )
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
@@ -62,7 +62,7 @@ STATUS_TYPES = ("enrollment.status_changed", "enrollment.completed")
 _BY_ENROLLMENT = entity_key("enrollment_id")
 
 
-def status_rows(events: Iterable[DomainEvent]) -> list[Row]:
+def status_rows(events: Iterable[Event]) -> list[Row]:
     """Rows of ``UPSERT_PATH_STATUS_SQL``, one per enrollment, sorted by key: the status of
     the greatest ``changed_at`` / ``completed_at``, ties to the later event (SPEC.md §2)."""
     winners: dict[tuple[str, str], tuple[datetime, Row]] = {}
@@ -81,7 +81,7 @@ def status_rows(events: Iterable[DomainEvent]) -> list[Row]:
     return [winners[key][1] for key in sorted(winners)]
 
 
-def _enrollment_row(event: DomainEvent) -> Row:
+def _enrollment_row(event: Event) -> Row:
     """Row of ``UPSERT_ENROLLMENT_STATE_SQL``."""
     enr = payload(event, EnrollmentCreated)
     return (

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from certstats_contracts.envelope import DomainEvent
-from certstats_contracts.events import CertificateGranted
+from certstats_contracts.decoded import CertificateGranted, Event
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
 from .sql import Row, execute_rows, final_flag_sql, insert_rows, plain_insert, texts
@@ -37,7 +36,7 @@ REVOKE_GRANTS_SQL = final_flag_sql("certificate_grants", "grant_id", "revoked", 
 _BY_GRANT = entity_key("grant_id")
 
 
-def _grant_row(event: DomainEvent) -> Row:
+def _grant_row(event: Event) -> Row:
     """Row of ``UPSERT_GRANT_STATE_SQL``."""
     grant = payload(event, CertificateGranted)
     return (

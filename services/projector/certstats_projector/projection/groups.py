@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from certstats_contracts.events import GroupState
+from certstats_contracts.decoded import GroupState
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
 from .sql import execute_rows, final_flag_sql, texts

@@ -15,18 +15,17 @@ from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import TypeVar
 
-from certstats_contracts.envelope import DomainEvent
-from certstats_contracts.events import EventData
+from certstats_contracts.decoded import Event, Payload
 
 EntityKey = tuple[str, ...]
 """Identity of a read-model row: ``(platform_id, entity id, ...)``."""
 
-D = TypeVar("D", bound=EventData)
+D = TypeVar("D", bound=Payload)
 
 _POSITION = itemgetter(0)
 
 
-def payload(event: DomainEvent, model: type[D]) -> D:
+def payload(event: Event, model: type[D]) -> D:
     """The event's ``data`` as ``model``.
 
     Raises:
@@ -41,12 +40,12 @@ def payload(event: DomainEvent, model: type[D]) -> D:
 class EventsByType:
     """The new events of one batch, grouped by type, each group in consumption order."""
 
-    def __init__(self, events: Iterable[DomainEvent]) -> None:
-        self._groups: dict[str, list[tuple[int, DomainEvent]]] = defaultdict(list)
+    def __init__(self, events: Iterable[Event]) -> None:
+        self._groups: dict[str, list[tuple[int, Event]]] = defaultdict(list)
         for position, event in enumerate(events):
             self._groups[event.type].append((position, event))
 
-    def of(self, *types: str) -> list[DomainEvent]:
+    def of(self, *types: str) -> list[Event]:
         """Events of any of ``types``, merged back into consumption order."""
         groups = [self._groups[t] for t in types if t in self._groups]
         if len(groups) > 1:
@@ -59,15 +58,15 @@ class EventsByType:
 
 
 def latest(
-    events: Iterable[DomainEvent],
-    key: Callable[[DomainEvent], EntityKey],
-    version: Callable[[DomainEvent], datetime],
-) -> list[DomainEvent]:
+    events: Iterable[Event],
+    key: Callable[[Event], EntityKey],
+    version: Callable[[Event], datetime],
+) -> list[Event]:
     """One winner per ``key``: the greatest ``version``, ties to the later event.
 
     Returns the winners sorted by key (a fixed lock order across projector instances).
     """
-    winners: dict[EntityKey, tuple[datetime, DomainEvent]] = {}
+    winners: dict[EntityKey, tuple[datetime, Event]] = {}
     for event in events:
         k, v = key(event), version(event)
         held = winners.get(k)
@@ -76,15 +75,15 @@ def latest(
     return [winners[k][1] for k in sorted(winners)]
 
 
-def entity_key(*names: str) -> Callable[[DomainEvent], EntityKey]:
+def entity_key(*names: str) -> Callable[[Event], EntityKey]:
     """Key function ``event -> (platform_id, data.<name>, ...)`` (one C-level attrgetter)."""
-    key: Callable[[DomainEvent], EntityKey] = attrgetter(
+    key: Callable[[Event], EntityKey] = attrgetter(
         "platform_id", *(f"data.{name}" for name in names)
     )
     return key
 
 
-def final_rows(events: Iterable[DomainEvent], key: str, *extra: str) -> list[EntityKey]:
+def final_rows(events: Iterable[Event], key: str, *extra: str) -> list[EntityKey]:
     """Rows ``(platform_id, data.<key>, data.<extra>...)`` for a final flag (deletion,
     revocation): one per entity (the first event's extras win), sorted by key.
     """
@@ -97,5 +96,5 @@ def final_rows(events: Iterable[DomainEvent], key: str, *extra: str) -> list[Ent
     return [rows[k] for k in sorted(rows)]
 
 
-by_time: Callable[[DomainEvent], datetime] = attrgetter("time")
+by_time: Callable[[Event], datetime] = attrgetter("time")
 """Version of state events and toggles: the CloudEvents ``time``."""

@@ -12,8 +12,7 @@ import json
 
 import asyncpg
 
-from certstats_contracts.envelope import DomainEvent
-from certstats_contracts.events import PathSessionState
+from certstats_contracts.decoded import Event, PathSessionState
 
 from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
 from .sql import Row, execute_rows, final_flag_sql, texts
@@ -52,7 +51,7 @@ ARCHIVE_TYPES = ("path_session.archived", "path_session.unarchived")
 _BY_SESSION = entity_key("session_id")
 
 
-def _session_row(event: DomainEvent) -> Row:
+def _session_row(event: Event) -> Row:
     """Row of ``UPSERT_SESSION_STATE_SQL``; instructor ids as JSON text."""
     session = payload(event, PathSessionState)
     return (

@@ -48,7 +48,7 @@ from itertools import chain
 
 import asyncpg
 
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 
 from .reduce import EntityKey, EventsByType, entity_key
 from .sql import SET_SEARCH_PATH_SQL
@@ -163,7 +163,7 @@ class SummaryRefresh:
 
 
 async def prepare_summaries(
-    conn: asyncpg.Connection, schema: str, events: Sequence[DomainEvent]
+    conn: asyncpg.Connection, schema: str, events: Sequence[Event]
 ) -> SummaryRefresh:
     """At the start of the batch transaction, before any write: read the link-deciding state
     of the catalog entities named by ``events`` (consumption order, duplicates included), for

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from certstats_contracts.envelope import DomainEvent
+from certstats_contracts.decoded import Event
 
 from .sql import execute_rows, parameters, texts
 
@@ -57,13 +57,13 @@ SELECT topic, partition, next_offset FROM consumer_offsets WHERE topic = any($1:
 """
 
 
-async def keep_new(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> list[DomainEvent]:
+async def keep_new(conn: asyncpg.Connection, events: Sequence[Event]) -> list[Event]:
     """Record the batch's event ids and return the events never applied before, in order.
 
     The same ``(platform_id, id)`` seen earlier (in a past batch or earlier in this one) is
     the same event and is dropped (SPEC.md §3).
     """
-    first: dict[tuple[str, str], DomainEvent] = {}
+    first: dict[tuple[str, str], Event] = {}
     for event in events:
         first.setdefault((event.platform_id, event.id), event)
     keys = sorted(first)
@@ -97,7 +97,7 @@ async def advance_offsets(
     await execute_rows(conn, ADVANCE_OFFSETS_SQL, rows)
 
 
-async def advance_watermarks(conn: asyncpg.Connection, applied: Sequence[DomainEvent]) -> None:
+async def advance_watermarks(conn: asyncpg.Connection, applied: Sequence[Event]) -> None:
     """Per platform: newest event time seen (never moves back) and applied-event count."""
     times: dict[str, list[datetime]] = {}
     for event in applied:

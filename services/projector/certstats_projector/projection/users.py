@@ -12,8 +12,7 @@ import json
 
 import asyncpg
 
-from certstats_contracts.envelope import DomainEvent
-from certstats_contracts.events import UserState
+from certstats_contracts.decoded import Event, UserState
 
 from .reduce import EventsByType, by_time, entity_key, latest, payload
 from .sql import Row, execute_rows, insert_rows, texts
@@ -94,7 +93,7 @@ WHERE u.status_event_at IS NULL OR u.status_event_at <= EXCLUDED.status_event_at
 _BY_USER = entity_key("user_id")
 
 
-def _profile_row(event: DomainEvent) -> Row:
+def _profile_row(event: Event) -> Row:
     """Row of ``UPSERT_USER_STATE_SQL``; arrays and objects as JSON text."""
     user = payload(event, UserState)
     return (
