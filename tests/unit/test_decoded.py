@@ -201,3 +201,37 @@ def test_every_odd_timestamp_gets_parse_events_verdict(time: str) -> None:
 )
 def test_broken_json_gets_parse_events_verdict(raw: bytes) -> None:
     _assert_same_verdict(raw)
+
+
+_DELETED = json.dumps(
+    {
+        "specversion": "1.0",
+        "id": "e1",
+        "source": "s",
+        "type": "user.deleted",
+        "time": "2026-01-01T00:00:00Z",
+        "platformid": "p",
+        "data": {
+            "user_id": "u",
+            "deleted_at": "2026-01-01T00:00:00Z",
+            "reactivated_at": "2026-01-01T00:00:00Z",
+        },
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _DELETED[:-1] + ', "type": "user.reactivated"}',  # two valid types: the last one counts
+        '{"type": "user.reactivated", ' + _DELETED[1:],
+        _DELETED[:-1] + ', "type": "bogus"}',
+        _DELETED.replace('"user.deleted"', '"user\\u002edeleted"'),  # escapes in the tag
+        _DELETED.replace('"user_id"', '"user\\u005fid"'),  # and in a key
+        _DELETED[:-1] + ', "data": {"user_id": "v", "deleted_at": "2026-01-02T00:00:00Z"}}',
+        "\ufeff" + _DELETED,
+        f"  {_DELETED}\n ",
+    ],
+)
+def test_repeated_keys_and_escapes_get_parse_events_verdict(raw: str) -> None:
+    _assert_same_verdict(raw.encode())
