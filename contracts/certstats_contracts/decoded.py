@@ -26,6 +26,7 @@ from msgspec import Meta, Struct
 from certstats_contracts.envelope import DomainEvent, parse_event
 from certstats_contracts.events import (
     EARLIEST_INSTANT,
+    EVENT_DATA_MODELS,
     LATEST_INSTANT,
     MAX_VALIDITY_MONTHS,
     CompletionStatus,
@@ -240,35 +241,37 @@ class CertificateRevoked(Payload, frozen=True, kw_only=True):
     revoked_at: datetime
 
 
-PAYLOADS: dict[str, type[Payload]] = {
-    "user.registered": UserState,
-    "user.updated": UserState,
-    "user.deleted": UserDeleted,
-    "user.reactivated": UserReactivated,
-    "group.created": GroupState,
-    "group.updated": GroupState,
-    "group.deleted": GroupDeleted,
-    "group.role_granted": GroupRoleChange,
-    "group.role_revoked": GroupRoleChange,
-    "certificate.created": CertificateState,
-    "certificate.updated": CertificateState,
-    "certificate.deleted": CertificateDeleted,
-    "path.created": PathState,
-    "path.updated": PathState,
-    "path.deleted": PathDeleted,
-    "path_session.created": PathSessionState,
-    "path_session.updated": PathSessionState,
-    "path_session.archived": PathSessionArchived,
-    "path_session.unarchived": PathSessionUnarchived,
-    "path_session.deleted": PathSessionDeleted,
-    "enrollment.created": EnrollmentCreated,
-    "enrollment.status_changed": EnrollmentStatusChanged,
-    "enrollment.completed": EnrollmentCompleted,
-    "enrollment.deleted": EnrollmentDeleted,
-    "certificate.granted": CertificateGranted,
-    "certificate.revoked": CertificateRevoked,
+_PAYLOAD_STRUCTS = {
+    struct.__name__: struct
+    for struct in (
+        UserState,
+        UserDeleted,
+        UserReactivated,
+        GroupState,
+        GroupDeleted,
+        GroupRoleChange,
+        CertificateState,
+        CertificateDeleted,
+        PathState,
+        PathDeleted,
+        PathSessionState,
+        PathSessionArchived,
+        PathSessionUnarchived,
+        PathSessionDeleted,
+        EnrollmentCreated,
+        EnrollmentStatusChanged,
+        EnrollmentCompleted,
+        EnrollmentDeleted,
+        CertificateGranted,
+        CertificateRevoked,
+    )
 }
-"""Event type -> payload Struct, as ``events.EVENT_DATA_MODELS``."""
+
+PAYLOADS: dict[str, type[Payload]] = {
+    event_type: _PAYLOAD_STRUCTS[model.__name__] for event_type, model in EVENT_DATA_MODELS.items()
+}
+"""Event type -> payload Struct: the Struct named like the pydantic model of
+``events.EVENT_DATA_MODELS``."""
 
 
 class Event(
