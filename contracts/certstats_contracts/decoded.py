@@ -4,7 +4,8 @@ The pydantic models of :mod:`certstats_contracts.events` and :mod:`.envelope` ar
 their JSON Schemas are published and :func:`~certstats_contracts.envelope.parse_event` gives the
 verdict on every message. The projector decodes millions of messages, and a pydantic pass costs
 about 1.8 ``json.loads`` per event (bench/PROJECTOR_BENCHMARK.md); the Structs below hold the
-same fields with the same constraints, decoded by msgspec at about a fifth of ``json.loads``.
+same fields with the same constraints, and msgspec decodes them at about a fifth of a
+``json.loads`` (about half of one with :func:`decode_event`'s checks).
 
 :func:`decode_event` takes msgspec's answer only when it accepts the message, and only for
 messages whose verdict msgspec cannot get wrong (see :func:`decode_event`); anything else goes
