@@ -235,3 +235,31 @@ _DELETED = json.dumps(
 )
 def test_repeated_keys_and_escapes_get_parse_events_verdict(raw: str) -> None:
     _assert_same_verdict(raw.encode())
+
+
+_HEAD = _DELETED[:-1].encode()  # a valid message without its closing brace
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _HEAD + b', "x": ' + b"[" * 1000 + b"]" * 1000 + b"}",  # msgspec: RecursionError
+        _HEAD + b', "x": ' + b"[" * 200 + b"]" * 200 + b"}",  # jiter's deepest
+        _HEAD + b', "x": ' + b"[" * 201 + b"]" * 201 + b"}",  # one level too deep for jiter
+        _HEAD + b', "x": ' + b"{" * 150 + b"[" * 60 + b"]" * 60 + b"}" * 150 + b"}",
+        _HEAD + b', "x": "\xff"}',  # not UTF-8, in a field nobody keeps
+        _HEAD + b', "x": "\xc0\xaf"}',  # an overlong form
+        _HEAD + b', "\xed\xa0\x80": 1}',  # a UTF-8-encoded surrogate, in a key
+        _HEAD + b', "x": ' + b"1" * 4300 + b"}",
+        _HEAD + b', "x": ' + b"1" * 4301 + b"}",  # an integer jiter calls out of range
+        _HEAD + b', "x": 1.' + b"1" * 5000 + b"}",
+        _HEAD.replace(b'00Z"', b'00\\u002e9999999Z"', 1) + b"}",  # escaped fraction dot
+        _HEAD.replace(b'00Z"', b'.123456\\u0037Z"', 1) + b"}",  # escaped seventh digit
+        _HEAD.replace(b'00Z"', b'.12345\\u00369Z"', 1) + b"}",
+        _HEAD.replace(b'"u"', b'"\\u0075"') + b"}",  # an escaped letter is harmless
+    ],
+)
+def test_what_msgspec_skips_or_unescapes_gets_parse_events_verdict(raw: bytes) -> None:
+    """Found by trying to break the decoder: msgspec skips unknown fields without the checks
+    jiter makes on the whole document, and reads a timestamp after unescaping it."""
+    _assert_same_verdict(raw)

@@ -49,6 +49,8 @@ class DecodedBatch:
                     self.unknown[exc.event_type] += 1
                 except MalformedEvent as exc:
                     self.rejected.append(Rejected(record, str(exc)))
+                except Exception as exc:  # the decoder failed on this record: never drop the batch
+                    self.rejected.append(Rejected(record, f"undecodable: {exc!r}"))
                 if record.offset >= next_offset:
                     next_offset = record.offset + 1
             self.next_offsets[key] = next_offset
@@ -58,7 +60,9 @@ def decode_records(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
     """Decode every record value with :func:`decode_event`, keeping consumption order.
 
     ``next_offsets`` maps each partition of the batch to its greatest offset + 1: skipped and
-    rejected records advance the offsets like applied ones (SPEC.md §3).
+    rejected records advance the offsets like applied ones (SPEC.md §3). A record on which the
+    decoder itself fails (any other exception) is rejected too, so that it reaches the DLQ
+    instead of failing the batch, which the consumer would drop with the good records in it.
     """
     batch = DecodedBatch()
     batch.add(records)
