@@ -23,6 +23,20 @@ def _group_created(n: int, name: str) -> bytes:
     return json.dumps(document).encode()
 
 
+async def _project_all(
+    database_url: str, kafka_bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]
+) -> list[str]:
+    """Publish ``messages`` and project them until caught up, every offset stored; returns
+    the applied event ids, sorted."""
+    ends = await publish(kafka_bootstrap, topic, messages)
+    settings = settings_for(database_url, kafka_bootstrap, topic)
+    progress = await project_until_caught_up(settings, timeout_s=60)
+    assert progress.caught_up
+    tables, offsets = await projected(database_url)
+    assert offsets == ends
+    return sorted(r[1] for r in tables["applied_events"])
+
+
 async def test_a_value_the_read_model_rejects_is_dead_lettered_and_the_batch_goes_on(
     database_url: str, kafka_bootstrap: str, topic: str
 ) -> None:
@@ -40,15 +54,9 @@ async def test_a_value_the_read_model_rejects_is_dead_lettered_and_the_batch_goe
         (b"k", poison),
         (b"k", _group_created(3, "last")),
     ]
-    ends = await publish(kafka_bootstrap, topic, messages)
+    applied = await _project_all(database_url, kafka_bootstrap, topic, messages)
 
-    settings = settings_for(database_url, kafka_bootstrap, topic)
-    progress = await project_until_caught_up(settings, timeout_s=60)
-
-    assert progress.caught_up
-    tables, offsets = await projected(database_url)
-    assert offsets == ends
-    assert sorted(r[1] for r in tables["applied_events"]) == ["event-1", "event-3"]
+    assert applied == ["event-1", "event-3"]
     [dead] = await read_all(kafka_bootstrap, dlq.dlq_topic(topic), 1)
     assert dead.value == poison
     error = dict(dead.headers)[dlq.ERROR_HEADER].decode()
@@ -77,15 +85,8 @@ async def test_what_only_the_contracts_parser_rejects_is_dead_lettered_not_dropp
     escaped = _group_created(7, "escaped").replace(b'Z"', b'\\u002e9999999Z"', 1)
     messages = [(b"k", _group_created(1, "first")), *((b"k", p) for p in poisons)]
     messages += [(b"k", escaped), (b"k", _group_created(8, "last"))]
-    ends = await publish(kafka_bootstrap, topic, messages)
+    applied = await _project_all(database_url, kafka_bootstrap, topic, messages)
 
-    settings = settings_for(database_url, kafka_bootstrap, topic)
-    progress = await project_until_caught_up(settings, timeout_s=60)
-
-    assert progress.caught_up
-    tables, offsets = await projected(database_url)
-    assert offsets == ends
-    applied = sorted(r[1] for r in tables["applied_events"])
     assert applied == ["event-1", "event-7", "event-8"]
     dead = await read_all(kafka_bootstrap, dlq.dlq_topic(topic), len(poisons))
     assert sorted(d.value for d in dead) == sorted(poisons)
