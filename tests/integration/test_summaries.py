@@ -170,3 +170,16 @@ async def test_rebuild_summaries_equals_the_maintained_tables(proj: Projection) 
     ) == [0]
     truth = await assert_summaries_exact(proj.conn, proj.schema)
     assert summary_links(truth, "acme") == await api_links(proj.conn, proj.schema, "acme")
+
+
+async def test_rebuild_summaries_analyzes_the_tables_it_reads_first(proj: Projection) -> None:
+    """Its statements are planned from statistics (a never-analyzed table is estimated at a
+    few rows, and the planner then loops over indexes): a repair analyzes them first."""
+    await proj.apply([*CATALOG, enrollment("e1", 2), grant("g1", 2, expires_at=at(99))])
+    analyzed_sql = f"""
+        SELECT count(*) FROM pg_stat_user_tables
+        WHERE schemaname = '{proj.schema}' AND relname IN ('enrollments', 'certificate_grants')
+          AND last_analyze IS NOT NULL"""
+    assert await proj.conn.fetchval(analyzed_sql) == 0
+    await rebuild_summaries(proj.conn, proj.schema)
+    assert await proj.conn.fetchval(analyzed_sql) == 2

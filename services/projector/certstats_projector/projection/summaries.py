@@ -294,13 +294,15 @@ async def rebuild_summaries(conn: asyncpg.Connection, schema: str) -> None:
     """Recompute every summary read model of generation ``schema`` from its normalized tables
     in one transaction (counters in slot 0, zero counts left out), then ANALYZE them. For
     bulk-loaded data (the query benchmark) and repairs; projector batches writing meanwhile
-    wait for it (TRUNCATE) and then apply their differences on top.
+    wait for it (TRUNCATE) and then apply their differences on top. The tables it reads are
+    analyzed first, like the catch-up's: its statements are planned from their statistics.
 
     Raises:
         asyncpg.UndefinedTableError: ``schema`` is not a migrated generation (nothing changed).
     """
     async with conn.transaction():
         await conn.execute(SET_SEARCH_PATH_SQL, schema)
+        await conn.execute(f"ANALYZE {', '.join(CATCH_UP_ANALYZED)}")
         for statement in REBUILD_SQL:
             await conn.execute(statement)
         await conn.execute(f"ANALYZE {', '.join(SUMMARY_TABLES)}")
