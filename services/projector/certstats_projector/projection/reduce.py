@@ -34,7 +34,11 @@ def payload(event: Event, model: type[D]) -> D:
     data = event.data
     if type(data) is model or isinstance(data, model):  # identity first (ABCMeta is slow)
         return data
-    raise TypeError(f"{event.type} carries {type(data).__name__}, not {model.__name__}")
+    carried, wanted = type(data), model  # names alone are ambiguous: pydantic's are the same
+    raise TypeError(
+        f"{event.type} carries {carried.__module__}.{carried.__qualname__},"
+        f" not {wanted.__module__}.{wanted.__qualname__}"
+    )
 
 
 class EventsByType:
