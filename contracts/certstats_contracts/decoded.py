@@ -336,7 +336,14 @@ _DECODER = msgspec.json.Decoder(Union[tuple(_message_struct(e) for e in EVENTS.v
 
 
 def from_domain_event(event: DomainEvent) -> Event:
-    """``event`` (validated by pydantic) as an :class:`Event` with the same values."""
+    """``event`` (validated by pydantic, SPEC.md §3) as an :class:`Event` of its type with the
+    same values: ids and payload fields as they are, instants (UTC, as ``events.Instant``
+    gives them) unchanged.
+
+    Raises:
+        msgspec.ValidationError: ``event`` was not validated by the contract models (an
+            instant out of [1900, 9000), a type without a Struct).
+    """
     converted: Event = msgspec.convert(event, _ANY_EVENT, from_attributes=True)
     return converted
 
@@ -393,7 +400,8 @@ def _msgspec_agrees(raw: bytes) -> bool:
 
 
 def decode_event(raw: bytes) -> Event:
-    """One message value (JSON text) as an :class:`Event`, with ``parse_event``'s verdict.
+    """One message value (JSON text, UTF-8 bytes) as an :class:`Event`, with ``parse_event``'s
+    verdict (SPEC.md §3: applied, dead-lettered or skipped as an unknown type).
 
     msgspec decodes it when :func:`_msgspec_agrees`; whatever msgspec rejects (a wrong field,
     an unknown type, an offset other than UTC, a lax form pydantic accepts, like
