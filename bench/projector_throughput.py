@@ -17,6 +17,8 @@ Usage: ``.venv/bin/python -m bench.projector_throughput [--events N] [--partitio
 [--instances K]``.
 Uses ``CERTSTATS_BENCH_DATABASE_URL`` / ``CERTSTATS_BENCH_KAFKA_BOOTSTRAP`` when set, else a
 local PostgreSQL on 127.0.0.1:5432 and a Tansu broker started for the run.
+``CERTSTATS_BENCH_CHILD_LOG_LEVEL`` is the log level of the ``--instances`` processes (default
+WARNING; INFO shows their summary catch-ups).
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: in
         "CERTSTATS_CONSUMER_GROUP": settings.consumer_group,
         "CERTSTATS_BATCH_MAX_RECORDS": str(settings.batch_max_records),
         "CERTSTATS_HTTP_PORT": "null",
-        "CERTSTATS_LOG_LEVEL": "WARNING",
+        "CERTSTATS_LOG_LEVEL": os.environ.get("CERTSTATS_BENCH_CHILD_LOG_LEVEL", "WARNING"),
     }
     children = [
         await asyncio.create_subprocess_exec(str(cli), "projector", env=env)

@@ -1,5 +1,7 @@
-"""When batches defer the summary refresh (docs/DECISIONS.md "Deferred summaries"): above the
-threshold, and once deferring until the lag is at or under a tenth of it (hysteresis)."""
+"""When batches defer the summary refresh and when the catch-up starts (docs/DECISIONS.md
+"Deferred summaries"): batches defer above the threshold only; once one deferred, the catch-up
+waits until the lag is at or under a tenth of it (hysteresis), while the batches in between
+refresh (leaving listed platforms to the catch-up)."""
 
 from __future__ import annotations
 
@@ -28,13 +30,11 @@ def _deferral(lags: list[int], threshold: int | None) -> SummaryDeferral:
 @pytest.mark.parametrize(
     ("lags", "decisions"),
     [
-        ([150, 50, 11, 10, 50, 100, 101], [True, True, True, False, False, False, True]),
+        ([150, 50, 11, 10, 50, 100, 101], [True, False, False, False, False, False, True]),
         ([100, 0], [False, False]),
     ],
 )
-def test_defers_above_the_threshold_until_a_tenth_of_it(
-    lags: list[int], decisions: list[bool]
-) -> None:
+def test_defers_above_the_threshold_only(lags: list[int], decisions: list[bool]) -> None:
     current = [lags[0]]
     deferral = _deferral(current, threshold=100)
     seen = []
@@ -42,6 +42,26 @@ def test_defers_above_the_threshold_until_a_tenth_of_it(
         current[0] = lag
         seen.append(deferral.should_defer())
     assert seen == decisions
+
+
+def test_once_a_batch_deferred_the_catch_up_waits_for_a_tenth_of_the_threshold() -> None:
+    current = [150]
+    deferral = _deferral(current, threshold=100)
+    assert deferral.should_defer()
+    due = []
+    for lag in (150, 100, 50, 11, 10, 0):
+        current[0] = lag
+        deferral.should_defer()
+        due.append(deferral.catch_up_due)
+    assert due == [False, False, False, False, True, True]
+
+
+def test_without_a_deferred_batch_the_catch_up_waits_for_the_threshold() -> None:
+    current = [101]
+    deferral = _deferral(current, threshold=100)  # pending from the start: a listing may exist
+    assert not deferral.catch_up_due
+    current[0] = 100
+    assert deferral.catch_up_due
 
 
 def test_never_defers_without_a_threshold() -> None:

@@ -6,7 +6,10 @@ again, and costs PostgreSQL more than every other write of the batch together. S
 committed while the lag exceeds ``threshold`` defers the refresh (its platforms are listed in
 ``summary_deferred``, the query API answers them from the normalized tables meanwhile), and
 once the lag is back at or under a tenth of it, one set-based rebuild per listing catches them
-up (:func:`~certstats_projector.projection.catch_up_summaries`).
+up (:func:`~certstats_projector.projection.catch_up_summaries`). Between the two, batches
+refresh, which leaves out the learners of listed platforms: the catch-up waits for the last
+stretch, and a platform another instance has caught up meanwhile is not listed again (each
+instance decides on the lag of its own partitions).
 """
 
 from __future__ import annotations
@@ -59,17 +62,24 @@ class SummaryDeferral:
         self._pending = True
         """Some platform may be deferred: set by deferring batches, and at start (a previous
         run may have stopped before its catch-up); cleared when a catch-up starts."""
-        self._deferring = False
-        """The last batch deferred its refresh."""
+        self._deferred = False
+        """A batch deferred its refresh since the last catch-up started: the next one waits
+        for a tenth of the threshold."""
         self._task: asyncio.Task[None] | None = None
 
     def should_defer(self) -> bool:
         """Whether the next batch should defer its summary refresh: the lag is above the
-        threshold, or above a tenth of it once deferring (so that the last stretch of a
-        catch-up is not refreshed batch by batch). Marks the summaries pending when it should."""
-        self._deferring = self._behind()
-        self._pending |= self._deferring
-        return self._deferring
+        threshold. Marks the summaries pending when it should.
+
+        Under the threshold a batch refreshes, but its learners of listed platforms are left
+        to the catch-up, which waits for a tenth of the threshold once batches deferred: the
+        last stretch of a replay costs no more than deferring, and a platform that another
+        instance caught up meanwhile is refreshed instead of listed again (a second rebuild
+        of the whole platform)."""
+        defer = self._threshold is not None and self._lag() > self._threshold
+        self._pending |= defer
+        self._deferred |= defer
+        return defer
 
     @property
     def busy(self) -> bool:
@@ -91,10 +101,17 @@ class SummaryDeferral:
         async with self._connect() as conn:
             return len(await deferred_platforms(conn, self._schema()))
 
+    @property
+    def catch_up_due(self) -> bool:
+        """Whether :meth:`poke` starts a catch-up now: some platform may be listed, none is
+        running, and the lag is at or under the threshold (a tenth of it once batches
+        deferred)."""
+        running = self._task is not None and not self._task.done()
+        return self._pending and not running and not self._behind()
+
     def poke(self) -> None:
-        """After a commit (and periodically): start the catch-up when one is due, none is
-        running and the lag is at or under the threshold."""
-        if self._pending and not (self._task and not self._task.done()) and not self._behind():
+        """After a commit (and periodically): start the catch-up when it is due."""
+        if self.catch_up_due:
             self._task = asyncio.create_task(self._catch_up())
 
     async def close(self) -> None:
@@ -106,14 +123,14 @@ class SummaryDeferral:
                 await self._task
 
     def _behind(self) -> bool:
-        """The lag is above the threshold (a tenth of it while deferring)."""
+        """The lag is above the threshold (a tenth of it once batches deferred)."""
         if self._threshold is None:
             return False
-        return self._lag() > (self._threshold // 10 if self._deferring else self._threshold)
+        return self._lag() > (self._threshold // 10 if self._deferred else self._threshold)
 
     async def _catch_up(self) -> None:
         while self._pending and not self._behind():
-            self._pending = False
+            self._pending = self._deferred = False
             started, schema = time.perf_counter(), self._schema()
             platforms = await self._retry(partial(self._rebuild, schema), step="summary catch-up")
             if platforms:
