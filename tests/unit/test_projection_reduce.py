@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from certstats_contracts.decoded import GroupDeleted, UserState
 from certstats_projector.projection.reduce import (
@@ -10,6 +12,7 @@ from certstats_projector.projection.reduce import (
     by_time,
     entity_key,
     final_rows,
+    in_key_order,
     latest,
     payload,
 )
@@ -71,3 +74,11 @@ def test_payload_checks_the_model() -> None:
     assert payload(state, UserState).user_id == "u1"
     with pytest.raises(TypeError):
         payload(state, GroupDeleted)
+
+
+_KEY_TEXT = st.text(alphabet=st.sampled_from(["a", "b", "é", "0", "-", "\U0001f600"]), max_size=3)
+
+
+@given(st.integers(1, 3).flatmap(lambda width: st.sets(st.tuples(*[_KEY_TEXT] * width))))
+def test_in_key_order_is_sorted_order(keys: set[tuple[str, ...]]) -> None:
+    assert in_key_order(keys) == sorted(keys)

@@ -21,7 +21,7 @@ from certstats_contracts.decoded import (
     Event,
 )
 
-from .reduce import EventsByType, by_time, entity_key, final_rows, latest, payload
+from .reduce import EventsByType, by_time, entity_key, final_rows, in_key_order, latest, payload
 from .sql import Row, execute_rows, final_flag_sql, insert_rows, plain_insert, texts
 
 UPSERT_ENROLLMENT_STATE_SQL = f"""
@@ -78,7 +78,7 @@ def status_rows(events: Iterable[Event]) -> list[Row]:
         held = winners.get(key)
         if held is None or version >= held[0]:
             winners[key] = (version, (*key, data.user_id, data.status.value, version))
-    return [winners[key][1] for key in sorted(winners)]
+    return [winners[key][1] for key in in_key_order(winners)]
 
 
 def _enrollment_row(event: Event) -> Row:

@@ -16,7 +16,7 @@ from collections.abc import Set as AbstractSet
 
 import asyncpg
 
-from .reduce import EntityKey, EventsByType, entity_key
+from .reduce import EntityKey, EventsByType, entity_key, in_key_order
 from .sql import execute_rows, texts
 from .users import USER_STATE_TYPES
 
@@ -40,7 +40,7 @@ _BY_USER = entity_key("user_id")
 
 def referenced_users(batch: EventsByType) -> list[EntityKey]:
     """Sorted distinct ``(platform_id, user_id)`` named by the batch's learner facts."""
-    return sorted({_BY_USER(event) for event in batch.of(*USER_REFERENCING_TYPES)})
+    return in_key_order({_BY_USER(event) for event in batch.of(*USER_REFERENCING_TYPES)})
 
 
 async def ensure_referenced(

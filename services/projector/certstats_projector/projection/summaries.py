@@ -50,7 +50,7 @@ import asyncpg
 
 from certstats_contracts.decoded import Event
 
-from .reduce import EntityKey, EventsByType, entity_key
+from .reduce import EntityKey, EventsByType, entity_key, in_key_order
 from .sql import SET_SEARCH_PATH_SQL
 from .summary_sql import (
     CATALOG_STATE_SQL,
@@ -119,7 +119,7 @@ class SummaryRefresh:
         the summary rows of the learners ``batch`` (the new events) and its catalog changes may
         have changed, and add the differences to the counters of ``slot``. Returns the number
         of (certificate, learner) rows that changed."""
-        learners = sorted({_BY_USER(event) for event in batch.of(*LEARNER_TYPES)})
+        learners = in_key_order({_BY_USER(event) for event in batch.of(*LEARNER_TYPES)})
         changed = await self._changed_catalog(conn)
         if not learners and not changed:
             return 0  # nothing the summaries depend on changed

@@ -11,6 +11,7 @@ import asyncpg
 
 from certstats_contracts.decoded import Event
 
+from .reduce import in_key_order
 from .sql import execute_rows, parameters, texts
 
 RECORD_NEW_SQL = f"""
@@ -66,7 +67,7 @@ async def keep_new(conn: asyncpg.Connection, events: Sequence[Event]) -> list[Ev
     first: dict[tuple[str, str], Event] = {}
     for event in events:
         first.setdefault((event.platform_id, event.id), event)
-    keys = sorted(first)
+    keys = in_key_order(first)
     columns = [k[0] for k in keys], [k[1] for k in keys]
     if not await _record_all_new(conn, columns):
         arguments = parameters(RECORD_APPLIED_SQL, columns)
