@@ -21,6 +21,7 @@ EntityKey = tuple[str, ...]
 """Identity of a read-model row: ``(platform_id, entity id, ...)``."""
 
 D = TypeVar("D", bound=Payload)
+K = TypeVar("K", bound=EntityKey)
 
 _POSITION = itemgetter(0)
 
