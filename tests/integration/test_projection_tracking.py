@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from certstats_contracts.decoded import EVENTS, GroupDeleted
 from certstats_projector import generations
-from certstats_projector.projection import InvalidSchemaName, apply_batch, stored_offsets
+from certstats_projector.projection import (
+    InvalidSchemaName,
+    apply_batch,
+    stored_lag,
+    stored_offsets,
+)
 from tests.integration.projection_support import (
     PLATFORM,
     Projection,
@@ -68,6 +75,29 @@ async def test_offsets_never_move_backwards_and_are_stored_without_events(
     offsets = await stored_offsets(proj.conn, proj.schema, ["a"])
     assert offsets == {("a", 0): 10, ("a", 1): 6, ("a", 2): 1}
     assert await stored_offsets(proj.conn, proj.schema, ["b", "c"]) == {("b", 0): 7}
+
+
+async def test_stored_lag_reads_the_high_watermarks_stored_with_the_offsets(
+    proj: Projection,
+) -> None:
+    """How far other instances are behind (docs/DECISIONS.md "Deferred summaries"): per
+    partition, the high watermark its last batch stored minus its next offset; a watermark
+    never moves back, an unknown one counts as nothing left."""
+    await apply_batch(
+        proj.conn,
+        proj.schema,
+        [],
+        {("a", 0): 10, ("a", 1): 5, ("b", 0): 3},
+        high_watermarks={("a", 0): 50, ("a", 1): 5, ("b", 0): 40, ("a", 9): 99},
+    )
+    await apply_batch(proj.conn, proj.schema, [], {("a", 0): 20}, high_watermarks={("a", 0): 30})
+    await apply_batch(proj.conn, proj.schema, [], {("a", 2): 7})  # no watermark known
+    lag = partial(stored_lag, proj.conn, proj.schema)
+    assert await lag(["a"]) == 30  # a/0: 50 - 20 (the watermark kept), a/1: 0, a/2: unknown
+    assert await lag(["a", "b"]) == 67
+    assert await lag(["a", "b"], [("a", 0), ("b", 1)]) == 37
+    assert await lag(["a", "b"], [("a", 0), ("b", 0)]) == 0
+    assert await lag(["c"]) == 0
 
 
 async def test_offsets_advance_when_every_event_is_a_duplicate(proj: Projection) -> None:

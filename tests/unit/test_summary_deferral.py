@@ -5,6 +5,8 @@ refresh (leaving listed platforms to the catch-up)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
@@ -67,3 +69,54 @@ def test_without_a_deferred_batch_the_catch_up_waits_for_the_threshold() -> None
 def test_never_defers_without_a_threshold() -> None:
     deferral = _deferral([10**9], threshold=None)
     assert not deferral.should_defer()
+
+
+async def test_the_catch_up_waits_for_the_other_instances_lag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Own lag under the bar is not enough: the other instances' stored lag counts too, or a
+    rebuild would leave them a long stretch to refresh batch by batch."""
+    rebuilt: list[str] = []
+
+    async def rebuild(_connect: object, schema: str) -> list[str]:
+        rebuilt.append(schema)
+        return ["p1"]
+
+    monkeypatch.setattr("certstats_projector.deferral.catch_up", rebuild)
+    own, others = [150], [5_000]
+
+    async def elsewhere() -> int:
+        return others[0]
+
+    failures = Counter("failures", "-", ["kind"], registry=CollectorRegistry())
+    deferral = SummaryDeferral(
+        _unused_connection,  # type: ignore[arg-type]
+        lambda: "g",
+        lambda: own[0],
+        100,
+        Retrier((0.01, 0.01), failures),
+        elsewhere,
+    )
+    assert deferral.should_defer()
+    own[0] = 4
+    for waiting in (5_000, 7):  # 4 + 7 > 10: still behind as a group
+        others[0] = waiting
+        assert deferral.catch_up_due
+        deferral.poke()
+        await _settled(deferral)
+        assert rebuilt == []
+        assert deferral.busy
+    others[0] = 6
+    deferral.poke()
+    await _settled(deferral)
+    assert rebuilt == ["g"]
+    assert not deferral.busy
+
+
+async def _settled(deferral: SummaryDeferral) -> None:
+    """Let the poked catch-up task run to its end (it awaits only the stubs)."""
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if deferral.catch_up_due or not deferral.busy:
+            return
+    raise AssertionError("the catch-up task did not end")

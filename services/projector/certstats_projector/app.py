@@ -26,7 +26,8 @@ from certstats_projector import dlq, generations
 from certstats_projector.consumer import BatchApplier, pooled
 from certstats_projector.health import OpsServer, build_ops_app
 from certstats_projector.metrics import ProjectorMetrics
-from certstats_projector.progress import CatchUpProgress, measure_progress
+from certstats_projector.progress import CatchUpProgress, high_watermarks, measure_progress
+from certstats_projector.projection import stored_lag
 from certstats_projector.rebalance import ResumeFromStoredOffsets
 from certstats_projector.settings import ProjectorSettings
 
@@ -96,6 +97,20 @@ class Projector:
         """Stored offsets against high watermarks of every subscribed partition."""
         return measure_progress(self.subscriber.consumer, self.settings.topics, self.applier.stored)
 
+    async def _lag_elsewhere(self) -> int:
+        """Messages left over the subscribed partitions not assigned to this instance, as the
+        instances that hold them last stored (their offsets and high watermarks)."""
+        consumer = self.subscriber.consumer
+        assigned = [] if consumer is None else consumer.assignment()
+        assert self._pool is not None  # the applier (our caller) exists
+        async with pooled(self._pool) as conn:
+            return await stored_lag(
+                conn,
+                self.applier.schema,
+                self.settings.topics,
+                [(tp.topic, tp.partition) for tp in assigned],
+            )
+
     async def wait_caught_up(
         self, on_progress: Callable[[CatchUpProgress], None] | None = None, poll_s: float = 0.2
     ) -> CatchUpProgress:
@@ -133,6 +148,8 @@ class Projector:
             queued=s.queued_batches_per_lane,
             lag=lambda: self.progress().total_lag,
             summary_deferral_lag=s.summary_deferral_lag,
+            lag_elsewhere=self._lag_elsewhere,
+            high_watermarks=lambda: high_watermarks(self.subscriber.consumer),
         )
         await self._applier.summaries.check()
         if s.gc_gen0_threshold is not None:

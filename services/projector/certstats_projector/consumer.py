@@ -16,7 +16,7 @@ import asyncio
 import time
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
@@ -77,8 +77,10 @@ class BatchApplier:
     switches ``schema`` and awaits ``follow()``, which re-seeks the assigned partitions to the
     offsets stored in the new generation.
 
-    ``lag`` (messages left over the assigned partitions) and ``summary_deferral_lag`` drive the
-    summaries' catch-up mode (:mod:`certstats_projector.deferral`).
+    ``lag`` (messages left over the assigned partitions), ``lag_elsewhere`` (over the other
+    instances' partitions, as stored) and ``summary_deferral_lag`` drive the summaries'
+    catch-up mode (:mod:`certstats_projector.deferral`). Each batch stores the partitions'
+    ``high_watermarks`` (as the consumer knows them) beside its offsets.
     """
 
     def __init__(
@@ -93,6 +95,8 @@ class BatchApplier:
         queued: int = 1,
         lag: Callable[[], int] = lambda: 0,
         summary_deferral_lag: int | None = None,
+        lag_elsewhere: Callable[[], Awaitable[int]] | None = None,
+        high_watermarks: Callable[[], Mapping[TopicPartitionKey, int]] = dict,
     ) -> None:
         self._pool = pool
         self.schema = schema
@@ -105,7 +109,9 @@ class BatchApplier:
             lag,
             summary_deferral_lag,
             Retrier(backoff, metrics.batch_failures),
+            lag_elsewhere,
         )
+        self._high_watermarks = high_watermarks
         self._follow = follow
         self._promoted: str | None = None
         self._lanes = lanes
@@ -242,6 +248,7 @@ class BatchApplier:
             known_users=known,
             slot=slot,
             defer_summaries=defer,
+            high_watermarks=self._high_watermarks(),
         )
         async with pooled(self._pool) as conn:
             if self._follow is None:

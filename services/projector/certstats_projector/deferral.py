@@ -9,7 +9,13 @@ once the lag is back at or under a tenth of it, one set-based rebuild per listin
 up (:func:`~certstats_projector.projection.catch_up_summaries`). Between the two, batches
 refresh, which leaves out the learners of listed platforms: the catch-up waits for the last
 stretch, and a platform another instance has caught up meanwhile is not listed again (each
-instance decides on the lag of its own partitions).
+instance decides to defer on the lag of its own partitions).
+
+The catch-up waits for the whole consumer group: its own lag plus the other instances' (each
+partition's high watermark stored with its offset, as of its last commit) must be under the
+bar. An instance that caught up its own partitions first would otherwise rebuild while the
+others still have a long stretch to apply, which after the rebuild is refreshed batch by batch,
+about three times the PostgreSQL work of a deferred batch per event.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 
@@ -43,7 +49,8 @@ class SummaryDeferral:
     ``connect``: a pooled connection; ``schema``: the generation applied to now (it changes
     when the projector follows a promotion); ``lag``: messages left to apply over the assigned
     partitions (stored next offsets against high watermarks); ``threshold``: the lag above which
-    batches defer (None: never).
+    batches defer (None: never); ``elsewhere``: messages left over the partitions of the other
+    instances of the group, as stored (None: no other instance to wait for).
     """
 
     def __init__(
@@ -53,12 +60,14 @@ class SummaryDeferral:
         lag: Callable[[], int],
         threshold: int | None,
         retry: Retrier,
+        elsewhere: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._connect = connect
         self._schema = schema
         self._lag = lag
         self._threshold = threshold
         self._retry = retry
+        self._elsewhere = elsewhere
         self._pending = True
         """Some platform may be deferred: set by deferring batches, and at start (a previous
         run may have stopped before its catch-up); cleared when a catch-up starts."""
@@ -105,7 +114,8 @@ class SummaryDeferral:
     def catch_up_due(self) -> bool:
         """Whether :meth:`poke` starts a catch-up now: some platform may be listed, none is
         running, and the lag is at or under the threshold (a tenth of it once batches
-        deferred)."""
+        deferred). The catch-up first reads the other instances' lag, and waits for the
+        next poke while the group's is above that bar."""
         running = self._task is not None and not self._task.done()
         return self._pending and not running and not self._behind()
 
@@ -122,14 +132,31 @@ class SummaryDeferral:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def _behind(self) -> bool:
-        """The lag is above the threshold (a tenth of it once batches deferred)."""
+    def _bar(self) -> int | None:
+        """The lag at or under which a catch-up may start: the threshold, a tenth of it once
+        batches deferred (None: no threshold, no lag to wait for)."""
         if self._threshold is None:
+            return None
+        return self._threshold // 10 if self._deferred else self._threshold
+
+    def _behind(self) -> bool:
+        """This instance's lag is above the bar."""
+        bar = self._bar()
+        return bar is not None and self._lag() > bar
+
+    async def _group_behind(self) -> bool:
+        """The lag of the whole group (this instance's, plus the other instances' as stored)
+        is above the bar."""
+        bar = self._bar()
+        if bar is None or self._elsewhere is None:
             return False
-        return self._lag() > (self._threshold // 10 if self._deferred else self._threshold)
+        elsewhere = await self._retry(self._elsewhere, step="summary catch-up")
+        return self._lag() + elsewhere > bar
 
     async def _catch_up(self) -> None:
         while self._pending and not self._behind():
+            if await self._group_behind():
+                return  # poked again after the next commit or lag refresh
             self._pending = self._deferred = False
             started, schema = time.perf_counter(), self._schema()
             platforms = await self._retry(partial(self._rebuild, schema), step="summary catch-up")

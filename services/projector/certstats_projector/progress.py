@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 TopicPartitionKey = tuple[str, int]
 """``(topic, partition)``: the key of stored offsets."""
@@ -40,6 +40,18 @@ class CatchUpProgress:
         return self.unknown == 0 and self.total_lag == 0
 
 
+def high_watermarks(consumer: AIOKafkaConsumer | None) -> dict[TopicPartitionKey, int]:
+    """The last known high watermark of each assigned partition (absent: not known yet)."""
+    if consumer is None:
+        return {}
+    known = {}
+    for tp in consumer.assignment():
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            known[(tp.topic, tp.partition)] = highwater
+    return known
+
+
 def measure_progress(
     consumer: AIOKafkaConsumer | None,
     topics: Sequence[str],
@@ -50,15 +62,14 @@ def measure_progress(
         return CatchUpProgress()
     lag: dict[TopicPartitionKey, int] = {}
     unknown = 0
-    assigned = consumer.assignment()
+    known = high_watermarks(consumer)
     for topic in topics:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
             unknown += 1
             continue
         for partition in sorted(partitions):
-            tp = TopicPartition(topic, partition)
-            highwater = consumer.highwater(tp) if tp in assigned else None
+            highwater = known.get((topic, partition))
             if highwater is None:
                 unknown += 1
             else:

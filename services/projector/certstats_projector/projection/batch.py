@@ -25,7 +25,13 @@ from .references import ensure_referenced
 from .sessions import apply_sessions
 from .sql import SET_SEARCH_PATH_SQL
 from .summaries import prepare_summaries
-from .tracking import advance_offsets, advance_watermarks, keep_new, read_offsets
+from .tracking import (
+    advance_offsets,
+    advance_watermarks,
+    keep_new,
+    read_offsets,
+    read_stored_lag,
+)
 from .users import apply_users
 
 Handler = Callable[[asyncpg.Connection, EventsByType], Awaitable[None]]
@@ -84,6 +90,7 @@ async def apply_batch(
     *,
     slot: int = 0,
     defer_summaries: bool = False,
+    high_watermarks: Mapping[tuple[str, int], int] | None = None,
 ) -> AppliedBatch:
     """Apply ``events`` (consumption order) to generation ``schema`` in one transaction, and
     store ``next_offsets`` ((topic, partition) -> next offset to read) with it.
@@ -92,6 +99,8 @@ async def apply_batch(
     batches that may commit concurrently (:func:`.summaries.summary_slot`). With
     ``defer_summaries`` (catch-up mode) the summaries are not refreshed: the platforms
     concerned are listed as deferred, for :func:`.summaries.catch_up_summaries`.
+    ``high_watermarks`` ((topic, partition) -> high watermark the consumer knows) are stored
+    beside the offsets of those partitions, for :func:`stored_lag`.
 
     Offsets are stored for every given partition, even when all its events were duplicates
     or dead-lettered; they never move backwards. Idempotent: re-applying a batch changes
@@ -114,7 +123,7 @@ async def apply_batch(
             await summaries.defer(conn, batch)
         else:
             await summaries.refresh(conn, batch, slot)
-        await advance_offsets(conn, next_offsets)
+        await advance_offsets(conn, next_offsets, high_watermarks or {})
         await advance_watermarks(conn, new)
     return AppliedBatch(applied=batch.counts(), duplicates=len(events) - len(new), users=users)
 
@@ -130,6 +139,24 @@ async def stored_offsets(
     async with conn.transaction():
         await conn.execute(SET_SEARCH_PATH_SQL, schema)
         return await read_offsets(conn, topics)
+
+
+async def stored_lag(
+    conn: asyncpg.Connection,
+    schema: str,
+    topics: Sequence[str],
+    excluded: Sequence[tuple[str, int]] = (),
+) -> int:
+    """Messages left to apply over the partitions of ``topics`` stored in ``schema``, except
+    the ``excluded`` (topic, partition): each partition's high watermark stored with its
+    offset by the last batch that committed it, minus that offset (no stored watermark: 0).
+    How far the other instances of a consumer group are behind, as of their last commits.
+    Raises ``InvalidSchemaName`` like ``apply_batch``.
+    """
+    _check_schema(schema)
+    async with conn.transaction():
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
+        return await read_stored_lag(conn, topics, excluded)
 
 
 def _check_schema(schema: str) -> None:

@@ -39,11 +39,13 @@ WHERE NOT EXISTS (
 usually empty, so a batch of new events costs no per-row result decoding)."""
 
 ADVANCE_OFFSETS_SQL = f"""
-INSERT INTO consumer_offsets AS o (topic, partition, next_offset)
-SELECT * FROM unnest({texts(1)}, $2::integer[], $3::bigint[])
+INSERT INTO consumer_offsets AS o (topic, partition, next_offset, high_watermark)
+SELECT * FROM unnest({texts(1)}, $2::integer[], $3::bigint[], $4::bigint[])
 ON CONFLICT (topic, partition) DO UPDATE
-SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset), updated_at = now()
+SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset),
+    high_watermark = GREATEST(o.high_watermark, EXCLUDED.high_watermark), updated_at = now()
 """
+"""Next offsets and high watermarks never move back (``GREATEST`` ignores a NULL one)."""
 
 ADVANCE_WATERMARKS_SQL = f"""
 INSERT INTO watermarks AS w (platform_id, data_as_of, applied_events)
@@ -56,6 +58,17 @@ SET data_as_of = GREATEST(w.data_as_of, EXCLUDED.data_as_of),
 STORED_OFFSETS_SQL = """
 SELECT topic, partition, next_offset FROM consumer_offsets WHERE topic = any($1::text[])
 """
+
+STORED_LAG_SQL = """
+SELECT coalesce(sum(greatest(o.high_watermark - o.next_offset, 0)), 0)::bigint
+FROM consumer_offsets o
+WHERE o.topic = any($1::text[])
+  AND NOT EXISTS (
+      SELECT FROM unnest($2::text[], $3::integer[]) AS x (topic, partition)
+      WHERE x.topic = o.topic AND x.partition = o.partition)
+"""
+"""Messages left over the stored partitions of topics ``$1`` except ``$2``/``$3`` (topics,
+partitions), by the high watermarks stored with their offsets (NULL: none left)."""
 
 
 async def keep_new(conn: asyncpg.Connection, events: Sequence[Event]) -> list[Event]:
@@ -89,11 +102,15 @@ async def _record_all_new(conn: asyncpg.Connection, columns: tuple[list[str], li
 
 
 async def advance_offsets(
-    conn: asyncpg.Connection, next_offsets: Mapping[tuple[str, int], int]
+    conn: asyncpg.Connection,
+    next_offsets: Mapping[tuple[str, int], int],
+    high_watermarks: Mapping[tuple[str, int], int],
 ) -> None:
-    """Store the next offset to read per (topic, partition); offsets never move back."""
+    """Store the next offset to read per (topic, partition), with its high watermark when
+    ``high_watermarks`` has it; neither moves back."""
     rows = [
-        (topic, partition, offset) for (topic, partition), offset in sorted(next_offsets.items())
+        (topic, partition, offset, high_watermarks.get((topic, partition)))
+        for (topic, partition), offset in sorted(next_offsets.items())
     ]
     await execute_rows(conn, ADVANCE_OFFSETS_SQL, rows)
 
@@ -105,6 +122,17 @@ async def advance_watermarks(conn: asyncpg.Connection, applied: Sequence[Event])
         times.setdefault(event.platform_id, []).append(event.time)
     rows = [(platform, max(times[platform]), len(times[platform])) for platform in sorted(times)]
     await execute_rows(conn, ADVANCE_WATERMARKS_SQL, rows)
+
+
+async def read_stored_lag(
+    conn: asyncpg.Connection, topics: Sequence[str], excluded: Sequence[tuple[str, int]]
+) -> int:
+    """Messages left over the stored partitions of ``topics`` but ``excluded`` (search_path
+    already set to the generation), by the high watermarks stored with their offsets."""
+    lag: int = await conn.fetchval(
+        STORED_LAG_SQL, list(topics), [t for t, _ in excluded], [p for _, p in excluded]
+    )
+    return lag
 
 
 async def read_offsets(
