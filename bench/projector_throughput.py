@@ -12,8 +12,9 @@ with a batching, lingering, compressing producer, then measures in the same run:
 and prints events/s of both and b/a. Targets: b >= 50,000 ev/s, b/a >= 0.35.
 
 With ``--instances K`` (K > 1), (b) is K ``certstats projector`` processes in one consumer
-group, timed from the first stored offset until every offset is stored and no summaries are
-deferred (read from PostgreSQL): the projector scaled out over the machine's cores.
+group, timed from the first stored offset until every offset is stored and no summaries (nor
+summary indexes of a catch-up) are deferred (read from PostgreSQL): the projector scaled out
+over the machine's cores.
 
 Usage: ``.venv/bin/python -m bench.projector_throughput [--events N] [--partitions P]
 [--instances K]``.
@@ -49,6 +50,7 @@ from bench.synthetic import Message, synthetic_stream
 from certstats_cli import local_infra
 from certstats_projector import generations
 from certstats_projector.app import project_until_caught_up
+from certstats_projector.deferred_indexes import deferred_count
 from certstats_projector.progress import CatchUpProgress
 from certstats_projector.projection import deferred_platforms, stored_offsets
 from certstats_projector.settings import ProjectorSettings
@@ -120,7 +122,7 @@ async def projector_rate(settings: ProjectorSettings, count: int) -> tuple[float
 
 async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: int) -> float:
     """(b) with ``instances`` projector processes; returns events/s from the first stored
-    offset until all ``count`` are stored and no summaries are deferred."""
+    offset until all ``count`` are stored and no summaries (nor their indexes) are deferred."""
     cli = Path(sys.executable).with_name("certstats")
     env = os.environ | {
         "CERTSTATS_DATABASE_URL": settings.database_url,
@@ -158,14 +160,15 @@ async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: in
 
 
 async def _stored_and_deferred(conn: asyncpg.Connection, topics: Sequence[str]) -> tuple[int, bool]:
-    """Sum of the stored next offsets of ``topics`` and whether summaries are deferred
-    (0, False before the first migration)."""
+    """Sum of the stored next offsets of ``topics`` and whether summaries, or the summary
+    indexes of a catch-up, are deferred (0, False before the first migration)."""
     try:
         schema = await generations.current_schema(conn)
     except generations.NoCurrentGeneration:
         return 0, False
     stored = await stored_offsets(conn, schema, topics)
-    return sum(stored.values()), bool(await deferred_platforms(conn, schema))
+    deferred = bool(await deferred_platforms(conn, schema) or await deferred_count(conn, schema))
+    return sum(stored.values()), deferred
 
 
 @contextlib.asynccontextmanager

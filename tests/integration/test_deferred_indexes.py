@@ -1,5 +1,7 @@
 """Deferred indexes of a building generation (docs/DECISIONS.md "Deferred indexes of a building
-generation"): recorded and dropped, created again idempotently, and never promoted missing."""
+generation"): recorded and dropped, created again idempotently, and never promoted missing.
+The live projector's catch-up of every platform defers the summary indexes the same way
+(docs/DECISIONS.md "Deferred summaries")."""
 
 from __future__ import annotations
 
@@ -8,16 +10,23 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 import pytest
+from prometheus_client import CollectorRegistry, Counter
 
+from bench.projection_apply_batch import parsed_events
 from certstats_projector import generations, promotion
+from certstats_projector.deferral import SUMMARY_INDEXES, SummaryDeferral, catch_up
 from certstats_projector.deferred_indexes import (
     QUERY_ONLY_INDEXES,
     REFRESH_ONLY_INDEXES,
     create_deferred_indexes,
     defer_indexes,
     deferrable,
+    deferred_count,
 )
-from certstats_projector.projection import apply_batch
+from certstats_projector.projection import apply_batch, deferred_platforms
+from certstats_projector.retrying import Retrier
+from tests.integration.projection_support import at, event
+from tests.integration.summary_support import assert_summaries_exact
 
 INDEXES_SQL = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY 1"
 
@@ -76,3 +85,95 @@ async def test_deferred_indexes_are_dropped_recorded_and_created_again(database_
 async def test_only_query_only_indexes_are_deferred_when_the_replay_refreshes() -> None:
     assert deferrable(summaries_deferred=False) == QUERY_ONLY_INDEXES
     assert set(deferrable(summaries_deferred=True)) == {*QUERY_ONLY_INDEXES, *REFRESH_ONLY_INDEXES}
+
+
+OIDS_SQL = """
+SELECT c.relname, c.oid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+WHERE c.relnamespace = $1::regnamespace
+  AND i.indrelid = format('%I.certificate_learners', $1::text)::regclass
+"""
+
+
+async def _summary_index_oids(conn: asyncpg.Connection, schema: str) -> dict[str, int]:
+    return {r["relname"]: r["oid"] for r in await conn.fetch(OIDS_SQL, schema)}
+
+
+async def _deferred_history(conn: asyncpg.Connection, schema: str, count: int) -> None:
+    events = parsed_events(count)
+    for start in range(0, len(events), 500):
+        batch = events[start : start + 500]
+        await apply_batch(conn, schema, batch, {("t", 0): start + 500}, defer_summaries=True)
+
+
+async def test_a_catch_up_of_every_platform_creates_the_summary_indexes_after_its_rebuild(
+    database_url: str,
+) -> None:
+    """Every platform listed: the summary indexes are dropped before the rebuild and created
+    after it (new relations, same definitions); the summaries are exact."""
+    async with connected(database_url) as conn:
+        schema = await generations.migrate(conn)
+        await _deferred_history(conn, schema, 3_000)
+        assert len(await deferred_platforms(conn, schema)) > 1
+        definitions, before = (
+            await index_definitions(conn, schema),
+            await _summary_index_oids(conn, schema),
+        )
+
+        def connect() -> AbstractAsyncContextManager[asyncpg.Connection]:
+            return connected(database_url)
+
+        assert await catch_up(connect, schema, bulk_indexes=True)
+        after = await _summary_index_oids(conn, schema)
+        assert await index_definitions(conn, schema) == definitions
+        assert await deferred_count(conn, schema) == 0
+        assert {name for name in before if before[name] != after[name]} == set(SUMMARY_INDEXES)
+        await assert_summaries_exact(conn, schema)
+
+
+async def test_a_catch_up_keeps_the_summary_indexes_while_a_platform_is_not_listed(
+    database_url: str,
+) -> None:
+    """A platform not listed reads its summaries through the indexes during the catch-up."""
+    async with connected(database_url) as conn:
+        schema = await generations.migrate(conn)
+        await _deferred_history(conn, schema, 1_000)
+        alone = event(
+            "user.registered",
+            1,
+            platform="elsewhere",
+            user_id="u-alone",
+            first_name="Ada",
+            last_name="Lovelace",
+            email="ada@learners.example",
+            registered_at=at(0),
+            group_ids=[],
+        )
+        await apply_batch(conn, schema, [alone], {})  # refreshed: its platform is not listed
+        before = await _summary_index_oids(conn, schema)
+
+        def connect() -> AbstractAsyncContextManager[asyncpg.Connection]:
+            return connected(database_url)
+
+        assert await catch_up(connect, schema, bulk_indexes=True)
+        assert await _summary_index_oids(conn, schema) == before
+        await assert_summaries_exact(conn, schema)
+
+
+async def test_the_live_projector_creates_summary_indexes_a_stopped_catch_up_left_dropped(
+    database_url: str,
+) -> None:
+    async with connected(database_url) as conn:
+        schema = await generations.migrate(conn)
+        definitions = await index_definitions(conn, schema)
+        await defer_indexes(conn, schema, SUMMARY_INDEXES)  # stopped before creating them
+
+        def connect() -> AbstractAsyncContextManager[asyncpg.Connection]:
+            return connected(database_url)
+
+        failures = Counter("failures", "-", ["kind"], registry=CollectorRegistry())
+        retry = Retrier((0.01, 0.01), failures)
+        await SummaryDeferral(connect, lambda: schema, lambda: 0, None, retry).check()
+        assert await deferred_count(conn, schema) == len(SUMMARY_INDEXES)  # not its business
+        live = SummaryDeferral(connect, lambda: schema, lambda: 0, None, retry, bulk_indexes=True)
+        await live.check()
+        assert await index_definitions(conn, schema) == definitions

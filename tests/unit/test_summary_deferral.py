@@ -78,7 +78,7 @@ async def test_the_catch_up_waits_for_the_other_instances_lag(
     rebuild would leave them a long stretch to refresh batch by batch."""
     rebuilt: list[str] = []
 
-    async def rebuild(_connect: object, schema: str) -> list[str]:
+    async def rebuild(_connect: object, schema: str, *, bulk_indexes: bool) -> list[str]:
         rebuilt.append(schema)
         return ["p1"]
 

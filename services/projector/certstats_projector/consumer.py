@@ -110,6 +110,7 @@ class BatchApplier:
             summary_deferral_lag,
             Retrier(backoff, metrics.batch_failures),
             lag_elsewhere,
+            bulk_indexes=follow is not None,  # the live projector, on the current generation
         )
         self._high_watermarks = high_watermarks
         self._follow = follow

@@ -16,6 +16,13 @@ partition's high watermark stored with its offset, as of its last commit) must b
 bar. An instance that caught up its own partitions first would otherwise rebuild while the
 others still have a long stretch to apply, which after the rebuild is refreshed batch by batch,
 about three times the PostgreSQL work of a deferred batch per event.
+
+When every platform is listed (a replay, a first start on a backlog), nothing reads the query
+API's indexes of ``certificate_learners`` until the catch-up ends: the API answers listed
+platforms from the normalized tables. The live projector's catch-up then drops them before its
+rebuild and creates them after it (one sort each instead of an index insertion per row),
+recorded in ``deferred_indexes`` so that a run stopped in between creates them at its next
+start (:mod:`certstats_projector.deferred_indexes`).
 """
 
 from __future__ import annotations
@@ -30,10 +37,26 @@ from functools import partial
 import asyncpg
 import structlog
 
-from certstats_projector.projection import catch_up_summaries, deferred_platforms
+from certstats_projector.deferred_indexes import create_deferred_indexes, defer_indexes
+from certstats_projector.projection import (
+    catch_up_summaries,
+    deferred_platforms,
+    every_platform_listed,
+)
 from certstats_projector.retrying import Retrier
 
 log = structlog.get_logger("certstats.projector")
+
+SUMMARY_INDEXES = ("certificate_learners_by_last_name", "certificate_learners_expiry")
+"""The query API's indexes of ``certificate_learners``, created after a catch-up that rebuilds
+every platform instead of maintained row by row during it. Its primary key (the refresh's
+conflict target) and ``certificate_learners_user`` stay: batches refresh the platforms the
+moment their rebuild commits, before these exist again, and without that index the refresh
+scanned the platform's rows per learner (13 s for one batch, seen in the benchmark)."""
+
+INDEX_LOCK_TIMEOUT = "2s"
+"""How long a catch-up waits for the lock to drop the summary indexes (a query reading
+``certificate_learners`` may hold it): beyond it, the rebuild maintains them row by row."""
 
 CATCH_UP_CONNECTIONS = 3
 """Concurrent transactions of a catch-up (the listed platforms and the tables to analyze are
@@ -50,7 +73,9 @@ class SummaryDeferral:
     when the projector follows a promotion); ``lag``: messages left to apply over the assigned
     partitions (stored next offsets against high watermarks); ``threshold``: the lag above which
     batches defer (None: never); ``elsewhere``: messages left over the partitions of the other
-    instances of the group, as stored (None: no other instance to wait for).
+    instances of the group, as stored (None: no other instance to wait for);
+    ``bulk_indexes``: a catch-up of every platform creates the summary indexes after its
+    rebuild (the live projector's current generation; a rebuild defers its own indexes).
     """
 
     def __init__(
@@ -61,6 +86,7 @@ class SummaryDeferral:
         threshold: int | None,
         retry: Retrier,
         elsewhere: Callable[[], Awaitable[int]] | None = None,
+        bulk_indexes: bool = False,
     ) -> None:
         self._connect = connect
         self._schema = schema
@@ -68,6 +94,7 @@ class SummaryDeferral:
         self._threshold = threshold
         self._retry = retry
         self._elsewhere = elsewhere
+        self._bulk_indexes = bulk_indexes
         self._pending = True
         """Some platform may be deferred: set by deferring batches, and at start (a previous
         run may have stopped before its catch-up); cleared when a catch-up starts."""
@@ -96,7 +123,10 @@ class SummaryDeferral:
         return self._pending or (self._task is not None and not self._task.done())
 
     async def check(self) -> None:
-        """At start: whether the generation has deferred platforms (one query)."""
+        """At start: whether the generation has deferred platforms (one query); with
+        ``bulk_indexes``, first create the summary indexes a stopped catch-up left dropped."""
+        if self._bulk_indexes:
+            await create_deferred_indexes(self._connect, self._schema(), CATCH_UP_CONNECTIONS)
         async with self._connect() as conn:
             self._pending = bool(await deferred_platforms(conn, self._schema()))
 
@@ -166,7 +196,7 @@ class SummaryDeferral:
 
     async def _rebuild(self, schema: str) -> list[str]:
         try:
-            return await catch_up(self._connect, schema)
+            return await catch_up(self._connect, schema, bulk_indexes=self._bulk_indexes)
         except (asyncpg.InvalidSchemaNameError, asyncpg.UndefinedTableError):
             if schema == self._schema():
                 raise
@@ -174,12 +204,36 @@ class SummaryDeferral:
 
 
 async def catch_up(
-    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]], schema: str
+    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]],
+    schema: str,
+    *,
+    bulk_indexes: bool = False,
 ) -> list[str]:
     """:func:`catch_up_summaries` of generation ``schema`` on ``CATCH_UP_CONNECTIONS``
-    connections from ``connect``; returns the platforms rebuilt."""
+    connections from ``connect``; returns the platforms rebuilt. With ``bulk_indexes``, when
+    every platform is listed, the summary indexes are dropped before the rebuild and created
+    after it (recorded in between: :mod:`certstats_projector.deferred_indexes`)."""
     async with contextlib.AsyncExitStack() as stack:
         conn, *also = [
             await stack.enter_async_context(connect()) for _ in range(CATCH_UP_CONNECTIONS)
         ]
-        return await catch_up_summaries(conn, schema, also=also)
+        if bulk_indexes:
+            await _defer_summary_indexes(conn, schema)
+        platforms = await catch_up_summaries(conn, schema, also=also)
+    if bulk_indexes:  # also those an earlier, failed attempt dropped
+        await create_deferred_indexes(connect, schema, CATCH_UP_CONNECTIONS)
+    return platforms
+
+
+async def _defer_summary_indexes(conn: asyncpg.Connection, schema: str) -> None:
+    """Drop (recording them) the summary indexes when every platform is listed, unless the
+    lock is not granted within ``INDEX_LOCK_TIMEOUT``."""
+    try:
+        async with conn.transaction():
+            if await every_platform_listed(conn, schema):
+                await conn.execute(
+                    "SELECT set_config('lock_timeout', $1, true)", INDEX_LOCK_TIMEOUT
+                )
+                await defer_indexes(conn, schema, SUMMARY_INDEXES)
+    except asyncpg.LockNotAvailableError:
+        log.info("summary indexes kept: certificate_learners is in use")

@@ -9,7 +9,13 @@ summaries batches deferred (catch-up mode).
 
 from .batch import AppliedBatch, InvalidSchemaName, apply_batch, stored_lag, stored_offsets
 from .references import KnownUsers
-from .summaries import catch_up_summaries, deferred_platforms, rebuild_summaries, summary_slot
+from .summaries import (
+    catch_up_summaries,
+    deferred_platforms,
+    every_platform_listed,
+    rebuild_summaries,
+    summary_slot,
+)
 
 __all__ = [
     "AppliedBatch",
@@ -18,6 +24,7 @@ __all__ = [
     "apply_batch",
     "catch_up_summaries",
     "deferred_platforms",
+    "every_platform_listed",
     "rebuild_summaries",
     "stored_lag",
     "stored_offsets",

@@ -57,6 +57,7 @@ from .summary_sql import (
     CHANGED_CATALOG_SQL,
     DEFER_SQL,
     DEFERRED_PLATFORMS_SQL,
+    EVERY_PLATFORM_LISTED_SQL,
     LOCK_PLATFORMS_SQL,
     REBUILD_PLATFORMS_SQL,
     REBUILD_SQL,
@@ -224,6 +225,16 @@ async def deferred_platforms(conn: asyncpg.Connection, schema: str) -> list[str]
     async with conn.transaction():
         await conn.execute(SET_SEARCH_PATH_SQL, schema)
         return [row[0] for row in await conn.fetch(DEFERRED_PLATFORMS_SQL)]
+
+
+async def every_platform_listed(conn: asyncpg.Connection, schema: str) -> bool:
+    """Whether every platform with applied events (a ``watermarks`` row) is listed in
+    ``summary_deferred`` of generation ``schema``, and some is (until their catch-up, no
+    reader uses the summaries)."""
+    async with conn.transaction():
+        await conn.execute(SET_SEARCH_PATH_SQL, schema)
+        listed: bool = await conn.fetchval(EVERY_PLATFORM_LISTED_SQL)
+        return listed
 
 
 async def catch_up_summaries(

@@ -466,6 +466,13 @@ REBUILD_PLATFORMS_SQL = _rebuild_sql("$1")
 DEFERRED_PLATFORMS_SQL = "SELECT platform_id FROM summary_deferred ORDER BY platform_id"
 """The platforms whose summaries are deferred, in key order."""
 
+EVERY_PLATFORM_LISTED_SQL = """
+SELECT EXISTS (SELECT FROM summary_deferred) AND NOT EXISTS (
+    SELECT FROM watermarks w
+    WHERE NOT EXISTS (SELECT FROM summary_deferred d WHERE d.platform_id = w.platform_id))
+"""
+"""Whether some platform is listed, and every platform with applied events is."""
+
 DEFER_SQL = """
 INSERT INTO summary_deferred (platform_id)
 SELECT DISTINCT unnest($1::text[]) ORDER BY 1
