@@ -5,7 +5,7 @@ The live projector's catch-up of every platform defers the summary indexes the s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
@@ -40,6 +40,11 @@ async def connected(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+def connector(database_url: str) -> Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]:
+    """A ``connect()`` factory of fresh connections to ``database_url``."""
+    return lambda: connected(database_url)
+
+
 async def index_definitions(conn: asyncpg.Connection, schema: str) -> dict[str, str]:
     """Index name -> definition, the schema name left out (generations compare equal)."""
     rows = await conn.fetch(INDEXES_SQL, schema)
@@ -71,9 +76,7 @@ async def test_deferred_indexes_are_dropped_recorded_and_created_again(database_
 
         # the replay's statements work without them (catch-up mode)
         await apply_batch(conn, building, [], {("t", 0): 1}, defer_summaries=True)
-
-        def connect() -> AbstractAsyncContextManager[asyncpg.Connection]:
-            return connected(database_url)
+        connect = connector(database_url)
 
         assert await create_deferred_indexes(connect, building, 3) == sorted(names)
         assert await create_deferred_indexes(connect, building, 3) == []
@@ -118,11 +121,7 @@ async def test_a_catch_up_of_every_platform_creates_the_summary_indexes_after_it
             await index_definitions(conn, schema),
             await _summary_index_oids(conn, schema),
         )
-
-        def connect() -> AbstractAsyncContextManager[asyncpg.Connection]:
-            return connected(database_url)
-
-        assert await catch_up(connect, schema, bulk_indexes=True)
+        assert await catch_up(connector(database_url), schema, bulk_indexes=True)
         after = await _summary_index_oids(conn, schema)
         assert await index_definitions(conn, schema) == definitions
         assert await deferred_count(conn, schema) == 0
@@ -150,11 +149,7 @@ async def test_a_catch_up_keeps_the_summary_indexes_while_a_platform_is_not_list
         )
         await apply_batch(conn, schema, [alone], {})  # refreshed: its platform is not listed
         before = await _summary_index_oids(conn, schema)
-
-        def connect() -> AbstractAsyncContextManager[asyncpg.Connection]:
-            return connected(database_url)
-
-        assert await catch_up(connect, schema, bulk_indexes=True)
+        assert await catch_up(connector(database_url), schema, bulk_indexes=True)
         assert await _summary_index_oids(conn, schema) == before
         await assert_summaries_exact(conn, schema)
 
@@ -166,9 +161,7 @@ async def test_the_live_projector_creates_summary_indexes_a_stopped_catch_up_lef
         schema = await generations.migrate(conn)
         definitions = await index_definitions(conn, schema)
         await defer_indexes(conn, schema, SUMMARY_INDEXES)  # stopped before creating them
-
-        def connect() -> AbstractAsyncContextManager[asyncpg.Connection]:
-            return connected(database_url)
+        connect = connector(database_url)
 
         failures = Counter("failures", "-", ["kind"], registry=CollectorRegistry())
         retry = Retrier((0.01, 0.01), failures)
