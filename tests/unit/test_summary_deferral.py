@@ -58,11 +58,13 @@ def test_once_a_batch_deferred_the_catch_up_waits_for_a_tenth_of_the_threshold()
     assert due == [False, False, False, False, True, True]
 
 
-def test_without_a_deferred_batch_the_catch_up_waits_for_the_threshold() -> None:
-    current = [101]
-    deferral = _deferral(current, threshold=100)  # pending from the start: a listing may exist
+def test_without_a_deferred_batch_of_its_own_the_catch_up_waits_for_a_tenth_too() -> None:
+    """Pending from the start (another instance, or a stopped run, may have listed
+    platforms): the same bar as every instance of the group."""
+    current = [100]
+    deferral = _deferral(current, threshold=100)
     assert not deferral.catch_up_due
-    current[0] = 100
+    current[0] = 10
     assert deferral.catch_up_due
 
 
@@ -71,11 +73,13 @@ def test_never_defers_without_a_threshold() -> None:
     assert not deferral.should_defer()
 
 
+@pytest.mark.parametrize("deferred_here", [True, False])
 async def test_the_catch_up_waits_for_the_other_instances_lag(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, deferred_here: bool
 ) -> None:
     """Own lag under the bar is not enough: the other instances' stored lag counts too, or a
-    rebuild would leave them a long stretch to refresh batch by batch."""
+    rebuild would leave them a long stretch to refresh batch by batch; and the bar is the
+    same whether this instance deferred or not."""
     rebuilt: list[str] = []
 
     async def rebuild(_connect: object, schema: str, *, bulk_indexes: bool) -> list[str]:
@@ -83,7 +87,7 @@ async def test_the_catch_up_waits_for_the_other_instances_lag(
         return ["p1"]
 
     monkeypatch.setattr("certstats_projector.deferral.catch_up", rebuild)
-    own, others = [150], [5_000]
+    own, others = [150 if deferred_here else 0], [5_000]
 
     async def elsewhere() -> int:
         return others[0]
@@ -97,9 +101,9 @@ async def test_the_catch_up_waits_for_the_other_instances_lag(
         Retrier((0.01, 0.01), failures),
         elsewhere,
     )
-    assert deferral.should_defer()
+    assert deferral.should_defer() is deferred_here
     own[0] = 4
-    for waiting in (5_000, 7):  # 4 + 7 > 10: still behind as a group
+    for waiting in (5_000, 50, 7):  # 4 + 7 > 10: still behind as a group
         others[0] = waiting
         assert deferral.catch_up_due
         deferral.poke()

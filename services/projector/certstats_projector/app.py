@@ -98,18 +98,25 @@ class Projector:
         return measure_progress(self.subscriber.consumer, self.settings.topics, self.applier.stored)
 
     async def _lag_elsewhere(self) -> int:
-        """Messages left over the subscribed partitions not assigned to this instance, as the
-        instances that hold them last stored (their offsets and high watermarks)."""
+        """Messages left over the partitions of the subscribed topics that are not assigned to
+        this instance, as the instances that hold them last stored (their offsets and high
+        watermarks). Only partitions the broker's metadata lists: a stored row of a partition
+        that no longer exists would hold the catch-up back for ever."""
         consumer = self.subscriber.consumer
-        assigned = [] if consumer is None else consumer.assignment()
+        if consumer is None:
+            return 0
+        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        others = [
+            (topic, partition)
+            for topic in self.settings.topics
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+            if (topic, partition) not in assigned
+        ]
+        if not others:
+            return 0
         assert self._pool is not None  # the applier (our caller) exists
         async with pooled(self._pool) as conn:
-            return await stored_lag(
-                conn,
-                self.applier.schema,
-                self.settings.topics,
-                [(tp.topic, tp.partition) for tp in assigned],
-            )
+            return await stored_lag(conn, self.applier.schema, others)
 
     async def wait_caught_up(
         self, on_progress: Callable[[CatchUpProgress], None] | None = None, poll_s: float = 0.2

@@ -43,6 +43,7 @@ from certstats_projector.projection import (
     deferred_platforms,
     every_platform_listed,
 )
+from certstats_projector.projection.sql import SET_SEARCH_PATH_SQL
 from certstats_projector.retrying import Retrier
 
 log = structlog.get_logger("certstats.projector")
@@ -57,6 +58,12 @@ scanned the platform's rows per learner (13 s for one batch, seen in the benchma
 INDEX_LOCK_TIMEOUT = "2s"
 """How long a catch-up waits for the lock to drop the summary indexes (a query reading
 ``certificate_learners`` may hold it): beyond it, the rebuild maintains them row by row."""
+
+SERIALIZE_INDEX_DEFERRAL_SQL = "LOCK TABLE deferred_indexes IN SHARE ROW EXCLUSIVE MODE"
+"""Taken (until commit) before the listing is read: two instances catching up at once drop
+the indexes one after the other. Concurrently, one's ``pg_get_indexdef`` read an index the
+other was dropping: "cache lookup failed for attribute 1 of relation" (found by trying to
+break it: 8 of 30 rounds)."""
 
 CATCH_UP_CONNECTIONS = 3
 """Concurrent transactions of a catch-up (the listed platforms and the tables to analyze are
@@ -98,9 +105,6 @@ class SummaryDeferral:
         self._pending = True
         """Some platform may be deferred: set by deferring batches, and at start (a previous
         run may have stopped before its catch-up); cleared when a catch-up starts."""
-        self._deferred = False
-        """A batch deferred its refresh since the last catch-up started: the next one waits
-        for a tenth of the threshold."""
         self._task: asyncio.Task[None] | None = None
 
     def should_defer(self) -> bool:
@@ -108,13 +112,12 @@ class SummaryDeferral:
         threshold. Marks the summaries pending when it should.
 
         Under the threshold a batch refreshes, but its learners of listed platforms are left
-        to the catch-up, which waits for a tenth of the threshold once batches deferred: the
-        last stretch of a replay costs no more than deferring, and a platform that another
-        instance caught up meanwhile is refreshed instead of listed again (a second rebuild
-        of the whole platform)."""
+        to the catch-up, which waits for a tenth of the threshold: the last stretch of a
+        replay costs no more than deferring, and a platform that another instance caught up
+        meanwhile is refreshed instead of listed again (a second rebuild of the whole
+        platform)."""
         defer = self._threshold is not None and self._lag() > self._threshold
         self._pending |= defer
-        self._deferred |= defer
         return defer
 
     @property
@@ -143,9 +146,9 @@ class SummaryDeferral:
     @property
     def catch_up_due(self) -> bool:
         """Whether :meth:`poke` starts a catch-up now: some platform may be listed, none is
-        running, and the lag is at or under the threshold (a tenth of it once batches
-        deferred). The catch-up first reads the other instances' lag, and waits for the
-        next poke while the group's is above that bar."""
+        running, and the lag is at or under a tenth of the threshold. The catch-up first reads
+        the other instances' lag, and waits for the next poke while the group's is above that
+        bar."""
         running = self._task is not None and not self._task.done()
         return self._pending and not running and not self._behind()
 
@@ -163,11 +166,13 @@ class SummaryDeferral:
                 await self._task
 
     def _bar(self) -> int | None:
-        """The lag at or under which a catch-up may start: the threshold, a tenth of it once
-        batches deferred (None: no threshold, no lag to wait for)."""
+        """The lag at or under which a catch-up may start: a tenth of the threshold, whoever
+        deferred (None: no threshold, no lag to wait for). One bar for every instance of
+        the group: with the full threshold as the bar of an instance that never deferred,
+        it rebuilt while the group was still up to the threshold behind."""
         if self._threshold is None:
             return None
-        return self._threshold // 10 if self._deferred else self._threshold
+        return self._threshold // 10
 
     def _behind(self) -> bool:
         """This instance's lag is above the bar."""
@@ -187,7 +192,7 @@ class SummaryDeferral:
         while self._pending and not self._behind():
             if await self._group_behind():
                 return  # poked again after the next commit or lag refresh
-            self._pending = self._deferred = False
+            self._pending = False
             started, schema = time.perf_counter(), self._schema()
             platforms = await self._retry(partial(self._rebuild, schema), step="summary catch-up")
             if platforms:
@@ -230,6 +235,8 @@ async def _defer_summary_indexes(conn: asyncpg.Connection, schema: str) -> None:
     lock is not granted within ``INDEX_LOCK_TIMEOUT``."""
     try:
         async with conn.transaction():
+            await conn.execute(SET_SEARCH_PATH_SQL, schema)
+            await conn.execute(SERIALIZE_INDEX_DEFERRAL_SQL)
             if await every_platform_listed(conn, schema):
                 await conn.execute(
                     "SELECT set_config('lock_timeout', $1, true)", INDEX_LOCK_TIMEOUT

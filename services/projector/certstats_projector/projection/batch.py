@@ -142,21 +142,18 @@ async def stored_offsets(
 
 
 async def stored_lag(
-    conn: asyncpg.Connection,
-    schema: str,
-    topics: Sequence[str],
-    excluded: Sequence[tuple[str, int]] = (),
+    conn: asyncpg.Connection, schema: str, partitions: Sequence[tuple[str, int]]
 ) -> int:
-    """Messages left to apply over the partitions of ``topics`` stored in ``schema``, except
-    the ``excluded`` (topic, partition): each partition's high watermark stored with its
-    offset by the last batch that committed it, minus that offset (no stored watermark: 0).
-    How far the other instances of a consumer group are behind, as of their last commits.
-    Raises ``InvalidSchemaName`` like ``apply_batch``.
+    """Messages left to apply over ``partitions`` ((topic, partition)) as stored in
+    ``schema``: each one's high watermark stored with its offset by the last batch that
+    committed it, minus that offset (none stored: 0). How far the other instances of a
+    consumer group are behind, as of their last commits. Raises ``InvalidSchemaName`` like
+    ``apply_batch``.
     """
     _check_schema(schema)
     async with conn.transaction():
         await conn.execute(SET_SEARCH_PATH_SQL, schema)
-        return await read_stored_lag(conn, topics, excluded)
+        return await read_stored_lag(conn, partitions)
 
 
 def _check_schema(schema: str) -> None:

@@ -61,14 +61,11 @@ SELECT topic, partition, next_offset FROM consumer_offsets WHERE topic = any($1:
 
 STORED_LAG_SQL = """
 SELECT coalesce(sum(greatest(o.high_watermark - o.next_offset, 0)), 0)::bigint
-FROM consumer_offsets o
-WHERE o.topic = any($1::text[])
-  AND NOT EXISTS (
-      SELECT FROM unnest($2::text[], $3::integer[]) AS x (topic, partition)
-      WHERE x.topic = o.topic AND x.partition = o.partition)
+FROM unnest($1::text[], $2::integer[]) AS x (topic, partition)
+JOIN consumer_offsets o ON o.topic = x.topic AND o.partition = x.partition
 """
-"""Messages left over the stored partitions of topics ``$1`` except ``$2``/``$3`` (topics,
-partitions), by the high watermarks stored with their offsets (NULL: none left)."""
+"""Messages left over the partitions ``$1``/``$2`` (topics, partitions), by the high
+watermarks stored with their offsets (none stored, or NULL: none left)."""
 
 
 async def keep_new(conn: asyncpg.Connection, events: Sequence[Event]) -> list[Event]:
@@ -124,13 +121,11 @@ async def advance_watermarks(conn: asyncpg.Connection, applied: Sequence[Event])
     await execute_rows(conn, ADVANCE_WATERMARKS_SQL, rows)
 
 
-async def read_stored_lag(
-    conn: asyncpg.Connection, topics: Sequence[str], excluded: Sequence[tuple[str, int]]
-) -> int:
-    """Messages left over the stored partitions of ``topics`` but ``excluded`` (search_path
-    already set to the generation), by the high watermarks stored with their offsets."""
+async def read_stored_lag(conn: asyncpg.Connection, partitions: Sequence[tuple[str, int]]) -> int:
+    """Messages left over ``partitions`` ((topic, partition); search_path already set to the
+    generation), by the high watermarks stored with their offsets."""
     lag: int = await conn.fetchval(
-        STORED_LAG_SQL, list(topics), [t for t, _ in excluded], [p for _, p in excluded]
+        STORED_LAG_SQL, [t for t, _ in partitions], [p for _, p in partitions]
     )
     return lag
 
