@@ -110,6 +110,8 @@ async def _main(
         page = await _get(base_url, token, "/v1/path-certificates", as_of=as_of, limit=1000)
         _err.print(f"main job done in {time.monotonic() - started:.1f} s")
         _print_certificates(page)
+        if not serve:
+            return  # nothing answers the requests it would suggest
         if page["items"]:
             certificate = page["items"][0]["certificate_id"]
             path = f"/v1/path-certificates/{certificate}/learners"
@@ -122,9 +124,8 @@ async def _main(
             " --sub ou-coach-london-region",
             soft_wrap=True,
         )
-        if serve:
-            _err.print(f"serving {base_url}; Ctrl-C stops")
-            await server.until_stopped()
+        _err.print(f"serving {base_url}; Ctrl-C stops")
+        await server.until_stopped()
 
 
 async def _publish(events: list[dict[str, Any]], bootstrap_servers: str) -> None:
