@@ -41,7 +41,8 @@ class CatchUpProgress:
 
 
 def high_watermarks(consumer: AIOKafkaConsumer | None) -> dict[TopicPartitionKey, int]:
-    """The last known high watermark of each assigned partition (absent: not known yet)."""
+    """The last known high watermark of each assigned partition, ``(topic, partition) ->``
+    offset (absent: not known yet); from fetch responses, see the module docstring."""
     if consumer is None:
         return {}
     known = {}

@@ -147,8 +147,8 @@ async def stored_lag(
     """Messages left to apply over ``partitions`` ((topic, partition)) as stored in
     ``schema``: each one's high watermark stored with its offset by the last batch that
     committed it, minus that offset (none stored: 0). How far the other instances of a
-    consumer group are behind, as of their last commits. Raises ``InvalidSchemaName`` like
-    ``apply_batch``.
+    consumer group are behind, as of their last commits (SPEC.md §6 lag; docs/DECISIONS.md
+    "Deferred summaries"). Raises ``InvalidSchemaName`` like ``apply_batch``.
     """
     _check_schema(schema)
     async with conn.transaction():
