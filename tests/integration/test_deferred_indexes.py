@@ -15,7 +15,12 @@ from prometheus_client import CollectorRegistry, Counter
 
 from bench.projection_apply_batch import parsed_events
 from certstats_projector import generations, promotion
-from certstats_projector.deferral import SUMMARY_INDEXES, SummaryDeferral, catch_up
+from certstats_projector.deferral import (
+    CATCH_UP_LOCK_CLASS,
+    SUMMARY_INDEXES,
+    SummaryDeferral,
+    catch_up,
+)
 from certstats_projector.deferred_indexes import (
     QUERY_ONLY_INDEXES,
     REFRESH_ONLY_INDEXES,
@@ -173,12 +178,13 @@ async def test_the_live_projector_creates_summary_indexes_a_stopped_catch_up_lef
         assert await index_definitions(conn, schema) == definitions
 
 
-async def test_two_instances_catching_up_at_once_drop_the_indexes_one_after_the_other(
+async def test_two_instances_catching_up_at_once_catch_up_one_after_the_other(
     database_url: str,
 ) -> None:
-    """Both instances of a group may find the catch-up due at once (same group lag): their
-    drops are serialized (concurrently, one read the definition of an index the other was
-    dropping: "cache lookup failed", 8 of 30 rounds)."""
+    """Both instances of a group may find the catch-up due at once (same group lag): one
+    rebuilds every platform, the other waits for it and finds nothing listed (concurrently,
+    both analyzed, their rebuilds split the platforms, and one read the definition of an index
+    the other was dropping: "cache lookup failed", 8 of 30 rounds)."""
     async with connected(database_url) as conn:
         schema = await generations.migrate(conn)
         await _deferred_history(conn, schema, 1_000)
@@ -189,6 +195,33 @@ async def test_two_instances_catching_up_at_once_drop_the_indexes_one_after_the_
                 f'SELECT platform_id FROM "{schema}".watermarks ON CONFLICT DO NOTHING'
             )
             both = [catch_up(connector(database_url), schema, bulk_indexes=True) for _ in "ab"]
-            assert sum(map(len, await asyncio.gather(*both))) == 3  # each platform once
+            assert sorted(map(len, await asyncio.gather(*both))) == [0, 3]
             assert await index_definitions(conn, schema) == definitions
+        await assert_summaries_exact(conn, schema)
+
+
+WAITING_SQL = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE '%advisory_lock%'
+"""
+
+
+async def test_a_catch_up_waits_for_the_one_in_flight_before_reading_anything(
+    database_url: str,
+) -> None:
+    async with connected(database_url) as conn, connected(database_url) as in_flight:
+        schema = await generations.migrate(conn)
+        await _deferred_history(conn, schema, 1_000)
+        lock = "SELECT pg_advisory_{}($1, hashtext($2))"
+        await in_flight.execute(lock.format("lock"), CATCH_UP_LOCK_CLASS, schema)
+        waiting = asyncio.create_task(catch_up(connector(database_url), schema))
+        for _ in range(200):
+            if await conn.fetchval(WAITING_SQL):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the second catch-up did not wait for the lock")
+        assert not waiting.done()
+        await in_flight.execute(lock.format("unlock"), CATCH_UP_LOCK_CLASS, schema)
+        assert len(await waiting) == 3
         await assert_summaries_exact(conn, schema)
