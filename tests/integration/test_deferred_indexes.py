@@ -206,6 +206,15 @@ WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE '%
 """
 
 
+async def _until_waiting(conn: asyncpg.Connection) -> None:
+    """Until a session of the database waits for an advisory lock (at most 10 s)."""
+    for _ in range(200):
+        if await conn.fetchval(WAITING_SQL):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no catch-up waits for the lock")
+
+
 async def test_a_catch_up_waits_for_the_one_in_flight_before_reading_anything(
     database_url: str,
 ) -> None:
@@ -215,13 +224,24 @@ async def test_a_catch_up_waits_for_the_one_in_flight_before_reading_anything(
         lock = "SELECT pg_advisory_{}($1, hashtext($2))"
         await in_flight.execute(lock.format("lock"), CATCH_UP_LOCK_CLASS, schema)
         waiting = asyncio.create_task(catch_up(connector(database_url), schema))
-        for _ in range(200):
-            if await conn.fetchval(WAITING_SQL):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the second catch-up did not wait for the lock")
+        await _until_waiting(conn)
         assert not waiting.done()
         await in_flight.execute(lock.format("unlock"), CATCH_UP_LOCK_CLASS, schema)
         assert len(await waiting) == 3
         await assert_summaries_exact(conn, schema)
+
+
+async def test_a_catch_up_stopped_while_waiting_leaves_nothing_locked(database_url: str) -> None:
+    """A projector stopping (its catch-up task cancelled) while another instance catches up."""
+    async with connected(database_url) as conn, connected(database_url) as in_flight:
+        schema = await generations.migrate(conn)
+        lock = "SELECT pg_advisory_{}($1, hashtext($2))"
+        await in_flight.execute(lock.format("lock"), CATCH_UP_LOCK_CLASS, schema)
+        waiting = asyncio.create_task(catch_up(connector(database_url), schema))
+        await _until_waiting(conn)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await in_flight.execute(lock.format("unlock"), CATCH_UP_LOCK_CLASS, schema)
+        try_lock = "SELECT pg_try_advisory_lock($1, hashtext($2))"
+        assert await conn.fetchval(try_lock, CATCH_UP_LOCK_CLASS, schema)
