@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import cast
 
 import asyncpg
 import pytest
@@ -245,3 +246,63 @@ async def test_a_catch_up_stopped_while_waiting_leaves_nothing_locked(database_u
         await in_flight.execute(lock.format("unlock"), CATCH_UP_LOCK_CLASS, schema)
         try_lock = "SELECT pg_try_advisory_lock($1, hashtext($2))"
         assert await conn.fetchval(try_lock, CATCH_UP_LOCK_CLASS, schema)
+
+
+class _PausedBeforeDrop:
+    """A connection that stops before its first ``DROP INDEX`` until ``resume`` is set."""
+
+    def __init__(self) -> None:
+        self.conn: asyncpg.Connection | None = None
+        self.reached, self.resume = asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.conn, name)
+
+    async def execute(self, query: str, *args: object) -> str:
+        assert self.conn is not None
+        if query.startswith("DROP INDEX") and not self.reached.is_set():
+            self.reached.set()
+            await self.resume.wait()
+        result: str = await self.conn.execute(query, *args)
+        return result
+
+
+async def test_an_instance_starting_during_a_catch_up_leaves_its_index_drop_alone(
+    database_url: str,
+) -> None:
+    """A stopped catch-up left the summary indexes dropped; another instance's catch-up has read
+    their records and is about to drop them again when a third one starts (a rolling
+    restart). Unordered, the start created them in between and the catch-up then dropped them
+    for good, forgotten (found by trying to break the catch-up lock)."""
+    async with connected(database_url) as conn:
+        schema = await generations.migrate(conn)
+        await _deferred_history(conn, schema, 1_000)
+        definitions = await index_definitions(conn, schema)
+        await defer_indexes(conn, schema, SUMMARY_INDEXES)
+        paused = _PausedBeforeDrop()
+
+        @asynccontextmanager
+        async def first_paused() -> AsyncIterator[asyncpg.Connection]:
+            async with connected(database_url) as c:
+                if paused.conn is not None:
+                    yield c
+                else:
+                    paused.conn = c
+                    yield cast(asyncpg.Connection, paused)
+
+        catching_up = asyncio.create_task(catch_up(first_paused, schema, bulk_indexes=True))
+        await paused.reached.wait()
+        failures = Counter("failures", "-", ["kind"], registry=CollectorRegistry())
+        starting = SummaryDeferral(
+            connector(database_url),
+            lambda: schema,
+            lambda: 0,
+            None,
+            Retrier((0.01, 0.01), failures),
+            bulk_indexes=True,
+        )
+        await starting.check()
+        paused.resume.set()
+        assert await catching_up
+        assert await index_definitions(conn, schema) == definitions
+        assert await deferred_count(conn, schema) == 0

@@ -64,6 +64,7 @@ CATCH_UP_LOCK_CLASS = 0x63657563
 (the second is ``hashtext`` of its schema)."""
 
 _CATCH_UP_LOCK_SQL = "SELECT pg_advisory_lock($1, hashtext($2))"
+_TRY_CATCH_UP_LOCK_SQL = "SELECT pg_try_advisory_lock($1, hashtext($2))"
 _CATCH_UP_UNLOCK_SQL = "SELECT pg_advisory_unlock($1, hashtext($2))"
 
 CATCH_UP_CONNECTIONS = 3
@@ -128,9 +129,10 @@ class SummaryDeferral:
 
     async def check(self) -> None:
         """At start: whether the generation has deferred platforms (one query); with
-        ``bulk_indexes``, first create the summary indexes a stopped catch-up left dropped."""
+        ``bulk_indexes``, first create the summary indexes a stopped catch-up left dropped
+        (unless a catch-up of the generation is in flight: it creates them at its end)."""
         if self._bulk_indexes:
-            await create_deferred_indexes(self._connect, self._schema(), CATCH_UP_CONNECTIONS)
+            await _create_leftover_indexes(self._connect, self._schema())
         async with self._connect() as conn:
             self._pending = bool(await deferred_platforms(conn, self._schema()))
 
@@ -220,7 +222,7 @@ async def catch_up(
     returns the platforms rebuilt. With ``bulk_indexes``, when
     every platform is listed, the summary indexes are dropped before the rebuild and created
     after it (recorded in between: :mod:`certstats_projector.deferred_indexes`)."""
-    async with connect() as conn, _one_catch_up_at_a_time(conn, schema):
+    async with connect() as conn, _catch_up_lock(conn, schema, wait=True):
         async with contextlib.AsyncExitStack() as stack:
             also = [
                 await stack.enter_async_context(connect()) for _ in range(CATCH_UP_CONNECTIONS - 1)
@@ -234,20 +236,40 @@ async def catch_up(
 
 
 @contextlib.asynccontextmanager
-async def _one_catch_up_at_a_time(conn: asyncpg.Connection, schema: str) -> AsyncIterator[None]:
-    """Hold the catch-up lock of generation ``schema`` on ``conn`` (a session advisory lock,
-    waited for): the instances of a group reach the bar within moments of each other, and the
-    second one's catch-up then waits for the first and finds nothing listed. Concurrently, it
-    analyzed the six tables again while the first one rebuilt (~0.9 s of PostgreSQL's two
-    cores, seen in the benchmark) only to wait for the platform locks and rebuild nothing;
-    and two drops of the summary indexes at once failed ("cache lookup failed for attribute 1":
-    one's ``pg_get_indexdef`` read an index the other was dropping, 8 of 30 rounds)."""
-    await conn.execute(_CATCH_UP_LOCK_SQL, CATCH_UP_LOCK_CLASS, schema)
+async def _catch_up_lock(
+    conn: asyncpg.Connection, schema: str, *, wait: bool
+) -> AsyncIterator[bool]:
+    """Hold the catch-up lock of generation ``schema`` on ``conn`` (a session advisory lock)
+    if granted: waited for with ``wait``, else only if free at once. Yields whether it is
+    held. A catch-up holds it throughout: the instances of a group reach the bar within
+    moments of each other, and the second one's catch-up then waits for the first and finds
+    nothing listed. Concurrently, it analyzed the six tables again while the first one rebuilt
+    (~0.9 s of PostgreSQL's two cores, seen in the benchmark) only to wait for the platform
+    locks and rebuild nothing; and two drops of the summary indexes at once failed ("cache
+    lookup failed for attribute 1": one's ``pg_get_indexdef`` read an index the other was
+    dropping, 8 of 30 rounds)."""
+    if wait:
+        await conn.execute(_CATCH_UP_LOCK_SQL, CATCH_UP_LOCK_CLASS, schema)
+        held = True
+    else:
+        held = await conn.fetchval(_TRY_CATCH_UP_LOCK_SQL, CATCH_UP_LOCK_CLASS, schema)
     try:
-        yield
+        yield held
     finally:
-        if not conn.is_closed():  # else its session, and the lock, ended with it
+        if held and not conn.is_closed():  # else its session, and the lock, ended with it
             await conn.execute(_CATCH_UP_UNLOCK_SQL, CATCH_UP_LOCK_CLASS, schema)
+
+
+async def _create_leftover_indexes(
+    connect: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]], schema: str
+) -> None:
+    """At start: create the summary indexes a stopped catch-up left dropped (recorded), unless
+    a catch-up of the generation is in flight, which creates them at its end. Unordered with
+    it, this start created them between the catch-up's reading of the records and its
+    ``DROP INDEX``, which then dropped them for good (found by trying to break the lock)."""
+    async with connect() as conn, _catch_up_lock(conn, schema, wait=False) as held:
+        if held:
+            await create_deferred_indexes(connect, schema, CATCH_UP_CONNECTIONS)
 
 
 async def _defer_summary_indexes(conn: asyncpg.Connection, schema: str) -> None:
