@@ -161,6 +161,16 @@ async def test_a_catch_up_keeps_the_summary_indexes_while_a_platform_is_not_list
         await assert_summaries_exact(conn, schema)
 
 
+def _deferral(database_url: str, schema: str, *, bulk_indexes: bool) -> SummaryDeferral:
+    """A projector instance's summary deferral of generation ``schema`` (no threshold)."""
+    failures = Counter("failures", "-", ["kind"], registry=CollectorRegistry())
+    retry = Retrier((0.01, 0.01), failures)
+    connect = connector(database_url)
+    return SummaryDeferral(
+        connect, lambda: schema, lambda: 0, None, retry, bulk_indexes=bulk_indexes
+    )
+
+
 async def test_the_live_projector_creates_summary_indexes_a_stopped_catch_up_left_dropped(
     database_url: str,
 ) -> None:
@@ -168,14 +178,9 @@ async def test_the_live_projector_creates_summary_indexes_a_stopped_catch_up_lef
         schema = await generations.migrate(conn)
         definitions = await index_definitions(conn, schema)
         await defer_indexes(conn, schema, SUMMARY_INDEXES)  # stopped before creating them
-        connect = connector(database_url)
-
-        failures = Counter("failures", "-", ["kind"], registry=CollectorRegistry())
-        retry = Retrier((0.01, 0.01), failures)
-        await SummaryDeferral(connect, lambda: schema, lambda: 0, None, retry).check()
+        await _deferral(database_url, schema, bulk_indexes=False).check()
         assert await deferred_count(conn, schema) == len(SUMMARY_INDEXES)  # not its business
-        live = SummaryDeferral(connect, lambda: schema, lambda: 0, None, retry, bulk_indexes=True)
-        await live.check()
+        await _deferral(database_url, schema, bulk_indexes=True).check()
         assert await index_definitions(conn, schema) == definitions
 
 
@@ -292,16 +297,7 @@ async def test_an_instance_starting_during_a_catch_up_leaves_its_index_drop_alon
 
         catching_up = asyncio.create_task(catch_up(first_paused, schema, bulk_indexes=True))
         await paused.reached.wait()
-        failures = Counter("failures", "-", ["kind"], registry=CollectorRegistry())
-        starting = SummaryDeferral(
-            connector(database_url),
-            lambda: schema,
-            lambda: 0,
-            None,
-            Retrier((0.01, 0.01), failures),
-            bulk_indexes=True,
-        )
-        await starting.check()
+        await _deferral(database_url, schema, bulk_indexes=True).check()  # another one starts
         paused.resume.set()
         assert await catching_up
         assert await index_definitions(conn, schema) == definitions

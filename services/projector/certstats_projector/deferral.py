@@ -219,9 +219,9 @@ async def catch_up(
 ) -> list[str]:
     """:func:`catch_up_summaries` of generation ``schema`` on ``CATCH_UP_CONNECTIONS``
     connections from ``connect``, one catch-up of the generation at a time (across instances);
-    returns the platforms rebuilt. With ``bulk_indexes``, when
-    every platform is listed, the summary indexes are dropped before the rebuild and created
-    after it (recorded in between: :mod:`certstats_projector.deferred_indexes`)."""
+    returns the platforms rebuilt. With ``bulk_indexes``, when every platform is listed, the
+    summary indexes are dropped before the rebuild and created after it (recorded in between:
+    :mod:`certstats_projector.deferred_indexes`)."""
     async with connect() as conn, _catch_up_lock(conn, schema, wait=True):
         async with contextlib.AsyncExitStack() as stack:
             also = [
