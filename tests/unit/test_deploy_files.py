@@ -90,3 +90,11 @@ def test_the_image_copies_files_that_exist() -> None:
     sources = [source for line in copied for source in line.split()]
     assert sources
     assert [source for source in sources if not (root / source).exists()] == []
+
+
+def test_the_database_runs_with_the_deployed_server_settings() -> None:
+    postgres = _service("postgres")
+    mounted = re.search(r'"\./(\S+):(\S+):ro"', postgres)
+    assert mounted, "compose.yaml mounts no server configuration"
+    assert (DEPLOY / mounted.group(1)).is_file()
+    assert _command("postgres") == ["postgres", "-c", f"config_file={mounted.group(2)}"]
