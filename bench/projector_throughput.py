@@ -19,7 +19,10 @@ over the machine's cores.
 Usage: ``.venv/bin/python -m bench.projector_throughput [--events N] [--partitions P]
 [--instances K]``.
 Uses ``CERTSTATS_BENCH_DATABASE_URL`` / ``CERTSTATS_BENCH_KAFKA_BOOTSTRAP`` when set, else a
-local PostgreSQL on 127.0.0.1:5432 and a Tansu broker started for the run.
+local PostgreSQL on 127.0.0.1:5432 and a Tansu broker started for the run. The server's values
+of the settings ``deploy/postgresql.conf`` sets are printed first, the deployed ones in brackets:
+a packaged server's defaults (128MB of shared buffers, 4MB of WAL buffers, a checkpoint every
+~530MB of WAL) cost (b) ~7 % (bench/PROJECTOR_BENCHMARK.md).
 ``CERTSTATS_BENCH_CHILD_LOG_LEVEL`` is the log level of the ``--instances`` processes (default
 WARNING; INFO shows their summary catch-ups).
 """
@@ -246,10 +249,32 @@ async def fresh_topic(bootstrap: str, partitions: int) -> str:
     return topic
 
 
+DEPLOYED_SERVER_SETTINGS = Path(__file__).resolve().parents[1] / "deploy" / "postgresql.conf"
+
+
+async def server_settings(admin_dsn: str) -> str:
+    """The server's values of the settings ``deploy/postgresql.conf`` sets, each followed by
+    the deployed value in brackets: the figures depend on them (bench/PROJECTOR_BENCHMARK.md)."""
+    lines = DEPLOYED_SERVER_SETTINGS.read_text().splitlines()
+    deployed = dict(line.split(" = ", 1) for line in lines if line and not line.startswith("#"))
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        values = [
+            f"{name} {await conn.fetchval('SELECT current_setting($1)', name)} [{value}]"
+            for name, value in deployed.items()
+            if name != "listen_addresses"
+        ]
+        version = await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+    return f"PostgreSQL {version}: {', '.join(values)}"
+
+
 async def main(args: argparse.Namespace) -> None:
     messages = list(synthetic_stream(args.events))
     gc.freeze()  # the message list is not the projector's: keep it out of GC scans
     async with infrastructure() as (admin_dsn, bootstrap):
+        print(await server_settings(admin_dsn))
         topic = await fresh_topic(bootstrap, args.partitions)
         produce = await publish(bootstrap, topic, messages, args.compression)
         print(f"published {len(messages):,} events: {produce:,.0f} ev/s ({args.compression})")
