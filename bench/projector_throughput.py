@@ -35,6 +35,7 @@ import contextlib
 import gc
 import json
 import os
+import re
 import resource
 import signal
 import sys
@@ -251,17 +252,34 @@ async def fresh_topic(bootstrap: str, partitions: int) -> str:
 
 DEPLOYED_SERVER_SETTINGS = Path(__file__).resolve().parents[1] / "deploy" / "postgresql.conf"
 
+_SETTING_LINE = re.compile(r"(\w+) = '?([^'#]*?)'?\s*")
+
+
+def deployed_server_settings() -> dict[str, str]:
+    """``deploy/postgresql.conf`` as parameter name -> value (``2GB``, ``15min``, quotes
+    removed), in file order.
+
+    Raises:
+        ValueError: a line that is neither blank, a comment nor ``name = value``.
+    """
+    settings: dict[str, str] = {}
+    for line in DEPLOYED_SERVER_SETTINGS.read_text().splitlines():
+        if line and not line.startswith("#"):
+            match = _SETTING_LINE.fullmatch(line)
+            if match is None:
+                raise ValueError(f"not a setting line of {DEPLOYED_SERVER_SETTINGS}: {line!r}")
+            settings[match.group(1)] = match.group(2)
+    return settings
+
 
 async def server_settings(admin_dsn: str) -> str:
     """The server's values of the settings ``deploy/postgresql.conf`` sets, each followed by
     the deployed value in brackets: the figures depend on them (bench/PROJECTOR_BENCHMARK.md)."""
-    lines = DEPLOYED_SERVER_SETTINGS.read_text().splitlines()
-    deployed = dict(line.split(" = ", 1) for line in lines if line and not line.startswith("#"))
     conn = await asyncpg.connect(admin_dsn)
     try:
         values = [
             f"{name} {await conn.fetchval('SELECT current_setting($1)', name)} [{value}]"
-            for name, value in deployed.items()
+            for name, value in deployed_server_settings().items()
             if name != "listen_addresses"
         ]
         version = await conn.fetchval("SHOW server_version")

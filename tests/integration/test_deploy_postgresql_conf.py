@@ -3,13 +3,9 @@ every line sets a parameter this PostgreSQL knows, to a value within its bounds.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import asyncpg
 
-CONF = Path(__file__).resolve().parents[2] / "deploy" / "postgresql.conf"
-SETTING = re.compile(r"^(\w+) = '?([^'#]*?)'?\s*$")
+from bench.projector_throughput import deployed_server_settings
 
 PARAMETER_SQL = "SELECT unit, min_val::numeric, max_val::numeric FROM pg_settings WHERE name = $1"
 
@@ -28,19 +24,12 @@ async def _in_unit(conn: asyncpg.Connection, value: str, unit: str) -> float:
     return float(ratio)
 
 
-def _settings() -> list[tuple[str, str]]:
-    lines = [line for line in CONF.read_text().splitlines() if line and not line.startswith("#")]
-    matches = [SETTING.match(line) for line in lines]
-    assert all(matches), [line for line, m in zip(lines, matches, strict=True) if not m]
-    return [(m.group(1), m.group(2)) for m in matches if m]
-
-
 async def test_every_deployed_server_setting_is_a_known_parameter_within_bounds(
     pg_admin_dsn: str,
 ) -> None:
     conn = await asyncpg.connect(pg_admin_dsn)
     try:
-        for name, value in _settings():
+        for name, value in deployed_server_settings().items():
             row = await conn.fetchrow(PARAMETER_SQL, name)
             assert row is not None, f"{name} is not a PostgreSQL parameter"
             if row["unit"] is not None:
