@@ -143,14 +143,20 @@ async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: in
     ]
     conn = await asyncpg.connect(settings.database_url)
     try:
-        first = None
+        first = all_stored = None
         while True:
             stored, deferred = await _stored_and_deferred(conn, settings.topics)
             now = time.perf_counter()
             if stored and first is None:
                 first = now
+            if stored >= count and all_stored is None:
+                all_stored = now
             if stored >= count and not deferred:
-                assert first is not None
+                assert first is not None and all_stored is not None
+                print(
+                    f"    every offset stored after {all_stored - first:.1f} s, "
+                    f"summaries caught up {now - all_stored:.1f} s later"
+                )
                 return count / (now - first)
             await asyncio.sleep(0.05)
     finally:
