@@ -50,10 +50,11 @@ log = structlog.get_logger("certstats.projector")
 
 SUMMARY_INDEXES = ("certificate_learners_by_last_name", "certificate_learners_expiry")
 """The query API's indexes of ``certificate_learners``, created after a catch-up that rebuilds
-every platform instead of maintained row by row during it. Its primary key (the refresh's
-conflict target) and ``certificate_learners_user`` stay: batches refresh the platforms the
-moment their rebuild commits, before these exist again, and without that index the refresh
-scanned the platform's rows per learner (13 s for one batch, seen in the benchmark)."""
+every platform instead of maintained row by row during it. Its primary key (platform, learner,
+certificate; the refresh's conflict target and learner lookups) stays: batches refresh the
+platforms the moment their rebuild commits, before these exist again, and without an index
+by learner the refresh scanned the platform's rows per learner (13 s for one batch, seen in
+the benchmark)."""
 
 INDEX_LOCK_TIMEOUT = "2s"
 """How long a catch-up waits for the lock to drop the summary indexes (a query reading

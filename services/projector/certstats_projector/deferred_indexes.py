@@ -34,7 +34,6 @@ read ``certificate_learners_expiry`` instead of scanning the table it reads almo
 evidence from ``bench/deferred_index_usage.py`` in docs/DECISIONS.md."""
 
 REFRESH_ONLY_INDEXES = (
-    "certificate_learners_user",
     "certificate_grants_user",
     "certificate_grants_session",
     "enrollments_user",

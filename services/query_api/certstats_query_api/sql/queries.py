@@ -173,7 +173,7 @@ filtered_users AS (
 )
 """The certificate list from the summary under user filters (registration dates, groups,
 custom fields): the population's users first, then their ``certificate_learners`` rows
-(an index-only scan of ``certificate_learners_user``, which covers the counted columns). Users
+(an index-only scan of its primary key, learner first, which covers the counted columns). Users
 with no ``users`` row never match a user filter."""
 
 _COUNTER_CERTIFICATE_ROWS = f"""{SUMMARY_SCOPE_CTES},
