@@ -165,7 +165,7 @@ async def test_registrations_beside_placeholders_and_their_learner_facts(proj: P
             user_state("u3", 3, groups=["g3", "g1"]),
         ]
     )
-    assert result.users == [("acme", "u2")]
+    assert result.users == [("acme", "u1"), ("acme", "u2"), ("acme", "u3")]
     users = await proj.rows("users")
     assert [(u["user_id"], u["first_name"], u["state_event_at"]) for u in users] == [
         ("u1", "Zoë", at(3)),

@@ -67,8 +67,8 @@ class AppliedBatch:
 
     ``applied``: event type -> number of events applied (new ids only);
     ``duplicates``: events skipped because their id was already applied (earlier or in-batch);
-    ``users``: ``(platform_id, user_id)`` of the users learner facts referred to (they have a
-    row once the transaction commits; see ``KnownUsers``).
+    ``users``: ``(platform_id, user_id)`` of the users learner facts referred to or profiles
+    named (they have a row once the transaction commits; see ``KnownUsers``).
     """
 
     applied: Mapping[str, int] = field(default_factory=dict)

@@ -50,14 +50,15 @@ async def ensure_referenced(
     ``known`` ones (rows this projector saw committed: user rows are never deleted) and those
     with a profile in the batch (``apply_users`` writes their row, as an insert when new).
 
-    Returns every referenced ``(platform_id, user_id)``, sorted: once the batch commits, they
-    all have a row.
+    Returns every ``(platform_id, user_id)`` referenced or with a profile in the batch, sorted:
+    once the batch commits, they all have a row (remembering the registered ones too spares
+    their first learner fact in a later batch the insert's probe: it always found the row).
     """
     referenced = referenced_users(batch)
     profiled = {_BY_USER(event) for event in batch.of(*USER_STATE_TYPES)}
     missing = [k for k in referenced if k not in known and k not in profiled]
     await execute_rows(conn, ENSURE_USERS_SQL, missing)
-    return referenced
+    return in_key_order(profiled.union(referenced))
 
 
 class KnownUsers:
