@@ -314,10 +314,14 @@ certificate, the learners of its grants. Learners of a platform whose summaries 
 (``summary_deferred``) are left out: its catch-up rebuild recomputes them."""
 
 REFRESH_PLANNER_SQL = """
-SELECT set_config('jit', 'off', true), set_config('join_collapse_limit', '1', true)
+SELECT set_config('jit', 'off', true), set_config('join_collapse_limit', '1', true),
+       set_config('plan_cache_mode', 'force_custom_plan', true)
 """
 """Planner settings of the rest of the batch transaction, for ``REFRESH_SQL``: joins in the
-written order, and no JIT (its compilation alone took ~300 ms per batch)."""
+written order, no JIT (its compilation alone took ~300 ms per batch), and a plan made for each
+batch's arguments (the prepared statement's generic plan, chosen at its sixth run from that
+moment's estimates, cost 82-129 µs of PostgreSQL per event instead of 56-74:
+bench/PROJECTOR_BENCHMARK.md, ninth session)."""
 
 REFRESH_SQL = f"""
 WITH {_CHANGED_CATALOG_CTES},
