@@ -38,9 +38,9 @@ ON CONFLICT DO NOTHING
 _BY_USER = entity_key("user_id")
 
 
-def referenced_users(batch: EventsByType) -> list[EntityKey]:
-    """Sorted distinct ``(platform_id, user_id)`` named by the batch's learner facts."""
-    return in_key_order({_BY_USER(event) for event in batch.of(*USER_REFERENCING_TYPES)})
+def referenced_users(batch: EventsByType) -> set[EntityKey]:
+    """The distinct ``(platform_id, user_id)`` named by the batch's learner facts."""
+    return {_BY_USER(event) for event in batch.of(*USER_REFERENCING_TYPES)}
 
 
 async def ensure_referenced(
@@ -56,9 +56,9 @@ async def ensure_referenced(
     """
     referenced = referenced_users(batch)
     profiled = {_BY_USER(event) for event in batch.of(*USER_STATE_TYPES)}
-    missing = [k for k in referenced if k not in known and k not in profiled]
+    missing = in_key_order(k for k in referenced if k not in known and k not in profiled)
     await execute_rows(conn, ENSURE_USERS_SQL, missing)
-    return in_key_order(profiled.union(referenced))
+    return in_key_order(profiled | referenced)
 
 
 class KnownUsers:
