@@ -36,6 +36,7 @@ _FORGED_SURROGATE = base64.urlsafe_b64encode(b'["last_name", "\\ud800", "u1"]').
 BAD_PARAMETERS = [
     (LIST, "registered_from", {"registered_from": "2026-13-01"}),
     (LIST, "registered_to", {"registered_to": "yesterday"}),
+    (LIST, "registered_to", {"registered_from": "2026-03-01", "registered_to": "2026-01-31"}),
     (LIST, "user_status", {"user_status": "gone"}),
     (LIST, "cursor", {"cursor": "!!!"}),
     (LIST, "cursor", {"cursor": encode_cursor("-title", "x", "y")}),
@@ -58,6 +59,10 @@ BAD_PARAMETERS = [
     (f"{LIST}.csv", "bom", {"bom": "maybe"}),
     (f"{LEARNERS}.csv", "cursor", {"cursor": _FORGED_SURROGATE}),  # a 400, not a cut 200
     (LIST, "q", {"q": "x" * 201}),
+    (LIST, "grup_id", {"grup_id": "g1"}),  # a misspelt filter: never an unfiltered 200
+    (f"{LEARNERS}.csv", "status", {"status": "all"}),
+    (f"{LEARNERS}/u1/history", "q", {"q": "Ann"}),  # the history has no search
+    (f"{LIST}/c1", "limit", {"limit": "5"}),  # one row: no page
 ]
 
 
@@ -76,6 +81,16 @@ async def test_bad_parameter_is_named(
     await api.load([*catalog("c1"), user("u1"), enroll("e1", "u1", "c1-s")])
     body = _assert_problem(await api.get(url, **params), 400)
     assert body["invalid-params"][0]["name"] == name  # type: ignore[index]
+
+
+async def test_unknown_parameter_lists_what_the_endpoint_takes(api: Api) -> None:
+    await api.load([*catalog("c1"), user("u1"), enroll("e1", "u1", "c1-s")])
+    body = _assert_problem(await api.get(f"{LIST}.csv", groupid="g1"), 400)
+    assert body["detail"] == (
+        "groupid: unknown parameter; this endpoint takes as_of, bom, cursor, "
+        "expiring_within_days, group_id, limit, q, registered_from, registered_to, sort, tz, "
+        "user_status, custom_field[<name>]"
+    )
 
 
 async def test_as_of_with_plus_decoded_to_space_is_accepted(api: Api) -> None:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from certstats_query_api.auth import Requester, TokenVerifier
 from certstats_query_api.pages import Page, parse_page
@@ -86,3 +88,29 @@ async def no_nul_characters(request: Request, _: RequesterDep) -> None:
         if "\x00" in name or "\x00" in str(value):
             shown = name.replace("\x00", "\\u0000")
             raise bad_parameter(shown, "must not contain a NUL character")
+
+
+async def known_parameters(request: Request, _: RequesterDep) -> None:
+    """Reject a query parameter the endpoint does not take, after authentication: a misspelt
+    filter (``grup_id=``) would otherwise answer unfiltered statistics with 200, and an
+    administrator would export the wrong learners (docs/DECISIONS.md "Parameter bounds").
+    ``custom_field[<name>]`` parameters are the filters' own (checked by
+    :func:`~certstats_query_api.params.parse_custom_fields`).
+
+    Raises:
+        ApiProblem: 400 naming the first unknown parameter and listing the endpoint's.
+    """
+    route: APIRoute = request.scope["route"]
+    declared = _query_names(route.dependant)
+    for name in request.query_params:
+        if name not in declared and not name.startswith("custom_field"):
+            taken = ", ".join([*sorted(declared), "custom_field[<name>]"])
+            raise bad_parameter(name[:100], f"unknown parameter; this endpoint takes {taken}")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameter names ``dependant`` and its dependencies declare (aliases)."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

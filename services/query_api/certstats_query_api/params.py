@@ -85,9 +85,15 @@ def parse_filters(
     status = user_status or "active"
     if status not in USER_STATUSES:
         raise bad_parameter("user_status", f"must be one of {', '.join(USER_STATUSES)}")
+    first, last = (
+        parse_date("registered_from", registered_from),
+        parse_date("registered_to", registered_to),
+    )
+    if first and last and last < first:
+        raise bad_parameter("registered_to", f"must not be before registered_from ({first})")
     return Filters(
-        registered_from=parse_date("registered_from", registered_from),
-        registered_to=parse_date("registered_to", registered_to),
+        registered_from=first,
+        registered_to=last,
         group_ids=tuple(dict.fromkeys(g for g in group_ids if g)),
         custom_fields=parse_custom_fields(query_items),
         user_status=status,

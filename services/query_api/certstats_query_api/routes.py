@@ -12,6 +12,7 @@ from certstats_query_api.deps import (
     FiltersDep,
     RequesterDep,
     SearchDep,
+    known_parameters,
     no_nul_characters,
     page_of,
 )
@@ -38,7 +39,7 @@ router = APIRouter(
     prefix="/v1/path-certificates",
     tags=["statistics"],
     responses=_ERRORS,
-    dependencies=[Depends(no_nul_characters)],
+    dependencies=[Depends(no_nul_characters), Depends(known_parameters)],
 )
 
 CertificatesPage = Annotated[Page, Depends(page_of("certificates"))]
