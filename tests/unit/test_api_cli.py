@@ -41,3 +41,14 @@ def test_token_refuses_a_secret_the_api_would_refuse() -> None:
     )
     assert result.exit_code == 2
     assert "at least 32 bytes" in result.output and "--secret" in result.output
+
+
+def test_token_refuses_a_lifetime_below_one_second() -> None:
+    """An already expired token would only fail later, as a 401 from the API."""
+    result = CliRunner().invoke(
+        app,
+        ["token", "--sub", "u-1", "--platform-id", "acme", "--ttl", "-10"],
+        env={"CERTSTATS_JWT_SECRET": SECRET},
+    )
+    assert result.exit_code == 2
+    assert "--ttl" in result.output

@@ -32,7 +32,7 @@ def token(
         str, typer.Option(envvar="CERTSTATS_JWT_SECRET", help="HS256 secret (>= 32 bytes).")
     ],
     platform_admin: Annotated[bool, typer.Option(help="Add the platform_admin role.")] = False,
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Print a development bearer token signed with the API's HS256 secret."""
     if len(secret.encode()) < MIN_SECRET_BYTES:
