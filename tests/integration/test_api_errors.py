@@ -63,6 +63,12 @@ BAD_PARAMETERS = [
     (f"{LEARNERS}.csv", "status", {"status": "all"}),
     (f"{LEARNERS}/u1/history", "q", {"q": "Ann"}),  # the history has no search
     (f"{LIST}/c1", "limit", {"limit": "5"}),  # one row: no page
+    (LIST, "(empty)", {"": "x"}),
+    (LIST, "custom_field[" + "x" * 87, {"custom_field[" + "x" * 5000: "x"}),  # cut at 100
+    (LIST, "custom_field", {"custom_field[Dept]": [str(n) for n in range(101)]}),
+    (LIST, "user_status", {"user_status": ["deleted", "active"]}),  # which one?
+    (LIST, "limit", {"limit": ["3", "2000"]}),
+    (f"{LIST}.csv", "bom", {"bom": ["false", "true"]}),
 ]
 
 
@@ -76,11 +82,17 @@ def _assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
 
 @pytest.mark.parametrize(("url", "name", "params"), BAD_PARAMETERS)
 async def test_bad_parameter_is_named(
-    api: Api, url: str, name: str, params: dict[str, str]
+    api: Api, url: str, name: str, params: dict[str, str | list[str]]
 ) -> None:
     await api.load([*catalog("c1"), user("u1"), enroll("e1", "u1", "c1-s")])
     body = _assert_problem(await api.get(url, **params), 400)
     assert body["invalid-params"][0]["name"] == name  # type: ignore[index]
+
+
+async def test_repeated_values_that_agree_are_one(api: Api) -> None:
+    await api.load([*catalog("c1"), user("u1"), enroll("e1", "u1", "c1-s")])
+    response = await api.get(LIST, user_status=["all", "all"], group_id=["g1", "g2"])
+    assert response.status_code == 200, response.text
 
 
 async def test_unknown_parameter_lists_what_the_endpoint_takes(api: Api) -> None:

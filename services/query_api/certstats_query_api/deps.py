@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, get_args, get_origin
 
 from fastapi import Depends, Header, Query, Request
+from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -91,26 +92,44 @@ async def no_nul_characters(request: Request, _: RequesterDep) -> None:
 
 
 async def known_parameters(request: Request, _: RequesterDep) -> None:
-    """Reject a query parameter the endpoint does not take, after authentication: a misspelt
-    filter (``grup_id=``) would otherwise answer unfiltered statistics with 200, and an
-    administrator would export the wrong learners (docs/DECISIONS.md "Parameter bounds").
-    ``custom_field[<name>]`` parameters are the filters' own (checked by
+    """Reject a query parameter the endpoint does not take, or a single-value parameter given
+    twice with different values, after authentication: a misspelt filter (``grup_id=``) would
+    otherwise answer unfiltered statistics with 200, and of ``user_status=deleted&user_status=
+    active`` only the last would count (docs/DECISIONS.md "Parameter bounds"). Repeatable:
+    ``group_id`` and the ``custom_field[<name>]`` filters (checked by
     :func:`~certstats_query_api.params.parse_custom_fields`).
 
     Raises:
-        ApiProblem: 400 naming the first unknown parameter and listing the endpoint's.
+        ApiProblem: 400 naming the first such parameter (its first 100 characters).
     """
     route: APIRoute = request.scope["route"]
-    declared = _query_names(route.dependant)
-    for name in request.query_params:
-        if name not in declared and not name.startswith("custom_field"):
+    declared = _query_fields(route.dependant)
+    query = request.query_params
+    for name in dict.fromkeys(query):
+        if name.startswith("custom_field"):
+            continue
+        field = declared.get(name)
+        if field is None:
             taken = ", ".join([*sorted(declared), "custom_field[<name>]"])
-            raise bad_parameter(name[:100], f"unknown parameter; this endpoint takes {taken}")
+            raise bad_parameter(_shown(name), f"unknown parameter; this endpoint takes {taken}")
+        if not _repeatable(field) and len(set(query.getlist(name))) > 1:
+            raise bad_parameter(name, "given twice with different values; it takes one")
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    """The query parameter names ``dependant`` and its dependencies declare (aliases)."""
-    names = {field.alias for field in dependant.query_params}
+def _query_fields(dependant: Dependant) -> dict[str, ModelField]:
+    """The query parameters ``dependant`` and its dependencies declare, by name (alias)."""
+    fields = {field.alias: field for field in dependant.query_params}
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        fields |= _query_fields(sub)
+    return fields
+
+
+def _repeatable(field: ModelField) -> bool:
+    """Whether the parameter is declared as a list (``list[str] | None``)."""
+    annotation = field.field_info.annotation
+    return any(get_origin(a) is list for a in (annotation, *get_args(annotation)))
+
+
+def _shown(name: str) -> str:
+    """A parameter name as a 400 names it: its first 100 characters, or ``(empty)``."""
+    return name[:100] or "(empty)"

@@ -22,6 +22,7 @@ USER_STATUSES = ("active", "deleted", "all")
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 MAX_EXPIRING_DAYS = 36500
+MAX_CUSTOM_FIELD_VALUES = 100
 _CUSTOM_FIELD = re.compile(r"custom_field\[(?P<name>[^\[\]]+)\]")
 
 
@@ -173,16 +174,21 @@ def custom_fields_jsonpath(fields: dict[str, tuple[str, ...]]) -> str | None:
 
 
 def parse_custom_fields(query_items: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
-    """``custom_field[<name>]=<value>`` pairs as name -> values (repeat a name to OR values)."""
+    """``custom_field[<name>]=<value>`` pairs as name -> values (repeat a name to OR values),
+    at most ``MAX_CUSTOM_FIELD_VALUES`` distinct values in all (each is one more jsonpath
+    comparison per user the statistics read: 4,000 of them took 12 s)."""
     fields: dict[str, list[str]] = {}
     for key, value in query_items:
         if not key.startswith("custom_field"):
             continue
         match = _CUSTOM_FIELD.fullmatch(key)
         if match is None:
-            raise bad_parameter(key, "expected custom_field[<name>]=<value>")
+            raise bad_parameter(key[:100], "expected custom_field[<name>]=<value>")
         fields.setdefault(match["name"], []).append(value)
-    return {name: tuple(dict.fromkeys(values)) for name, values in fields.items()}
+    parsed = {name: tuple(dict.fromkeys(values)) for name, values in fields.items()}
+    if sum(map(len, parsed.values())) > MAX_CUSTOM_FIELD_VALUES:
+        raise bad_parameter("custom_field", f"at most {MAX_CUSTOM_FIELD_VALUES} values in all")
+    return parsed
 
 
 @cache
