@@ -85,8 +85,23 @@ async def test_bad_parameter_is_named(
     api: Api, url: str, name: str, params: dict[str, str | list[str]]
 ) -> None:
     await api.load([*catalog("c1"), user("u1"), enroll("e1", "u1", "c1-s")])
-    body = _assert_problem(await api.get(url, **params), 400)
+    response = await api.get(url, **params)
+    body = _assert_problem(response, 400)
     assert body["invalid-params"][0]["name"] == name  # type: ignore[index]
+    assert response.headers["x-data-as-of"]  # after authentication (SPEC.md §5.6)
+
+
+async def test_bad_parameter_before_any_event_has_no_watermark(api: Api) -> None:
+    response = await api.get(LIST, grup_id="g1")
+    _assert_problem(response, 400)
+    assert "x-data-as-of" not in response.headers
+
+
+async def test_bad_parameter_without_a_token_is_401(api: Api) -> None:
+    await api.load(catalog("c1"))
+    response = await api.get(LIST, bearer=None, grup_id="g1")
+    _assert_problem(response, 401)
+    assert "x-data-as-of" not in response.headers
 
 
 async def test_repeated_values_that_agree_are_one(api: Api) -> None:

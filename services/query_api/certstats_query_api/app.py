@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from certstats_query_api import openapi, ops, routes
 from certstats_query_api.auth import TokenVerifier
 from certstats_query_api.problems import install_problem_handlers
+from certstats_query_api.responses import publish_watermark
 from certstats_query_api.settings import ApiSettings
 
 
@@ -53,7 +54,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.verifier = TokenVerifier(settings)
     app.state.metrics = ops.ApiMetrics()
     app.add_middleware(ops.ObservabilityMiddleware, metrics=app.state.metrics)
-    install_problem_handlers(app)
+    install_problem_handlers(app, publish_watermark)
     app.include_router(ops.router)
     app.include_router(routes.router)
     openapi.install(app)

@@ -26,9 +26,12 @@ from certstats_query_api.problems import bad_parameter
 async def requester(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Requester:
-    """The authenticated requester (401 problem otherwise)."""
+    """The authenticated requester (401 problem otherwise), also kept in ``request.state`` for
+    the watermark header of a later 400 (:func:`~certstats_query_api.problems.problem_response`)."""
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.requester(authorization)
+    who = verifier.requester(authorization)
+    request.state.requester = who
+    return who
 
 
 async def filters(

@@ -8,6 +8,7 @@ trace never reaches the client; unexpected errors are logged once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -68,16 +69,39 @@ def problem_response(request: Request, problem: ApiProblem) -> JSONResponse:
     return JSONResponse(body, problem.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
-async def _on_problem(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ApiProblem)
-    return problem_response(request, error)
+WatermarkOf = Callable[[Request], Awaitable[None]]
+"""Publishes ``request.state.data_as_of`` for a problem answered before any read (or leaves it
+unset when it cannot): :func:`certstats_query_api.responses.publish_watermark`."""
 
 
-async def _on_validation(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)
-    first = error.errors()[0] if error.errors() else {}
-    name = str(first.get("loc", ("request",))[-1])
-    return problem_response(request, bad_parameter(name, str(first.get("msg", "invalid"))))
+async def _nothing(request: Request) -> None:
+    """No watermark to publish (an app without a database)."""
+
+
+def install_problem_handlers(app: FastAPI, watermark_of: WatermarkOf = _nothing) -> None:
+    """Register the problem+json exception handlers on ``app``. A 400 answered after
+    authentication but before the request read anything (a bad parameter) first gets the
+    watermark from ``watermark_of``, for its ``X-Data-As-Of`` header (SPEC.md §5.6)."""
+
+    async def answer(request: Request, problem: ApiProblem) -> JSONResponse:
+        if problem.status == 400:
+            await watermark_of(request)
+        return problem_response(request, problem)
+
+    async def on_problem(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ApiProblem)
+        return await answer(request, error)
+
+    async def on_validation(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        first = error.errors()[0] if error.errors() else {}
+        name = str(first.get("loc", ("request",))[-1])
+        return await answer(request, bad_parameter(name, str(first.get("msg", "invalid"))))
+
+    app.add_exception_handler(ApiProblem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)
 
 
 async def _on_http(request: Request, error: Exception) -> JSONResponse:
@@ -88,11 +112,3 @@ async def _on_http(request: Request, error: Exception) -> JSONResponse:
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     _log.exception("unexpected error on %s", request.url.path, exc_info=error)
     return problem_response(request, ApiProblem(500, "Internal error", "unexpected error"))
-
-
-def install_problem_handlers(app: FastAPI) -> None:
-    """Register the problem+json exception handlers on ``app``."""
-    app.add_exception_handler(ApiProblem, _on_problem)
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_unexpected)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 from fastapi import Request
@@ -16,6 +17,7 @@ from starlette.background import BackgroundTask
 from certstats_query_api import service
 from certstats_query_api.csv_export import attachment_name, copied_csv_chunks, csv_chunks
 from certstats_query_api.db import Snapshot
+from certstats_query_api.problems import ApiProblem
 from certstats_query_api.rows import FORMATS
 from certstats_query_api.service import SQL_KIND, ListRequest
 
@@ -31,6 +33,21 @@ def _publish(request: Request, watermark: datetime | None) -> str | None:
     text = None if watermark is None else rfc3339(watermark)
     request.state.data_as_of = text
     return text
+
+
+async def publish_watermark(request: Request) -> None:
+    """For a problem answered before any read (a bad parameter, after authentication): publish
+    the requester's platform watermark for its ``X-Data-As-Of`` header. Nothing when no
+    requester is known yet (a 401), a read published one already, or the read fails (the
+    problem stands without the header)."""
+    requester = getattr(request.state, "requester", None)
+    if requester is None or hasattr(request.state, "data_as_of"):
+        return
+    try:
+        async with Snapshot(request.app.state.pool) as conn:
+            _publish(request, await service.watermark(conn, requester.platform_id))
+    except (ApiProblem, asyncpg.PostgresError, OSError):
+        return
 
 
 async def _enter(

@@ -29,6 +29,7 @@ from certstats_query_api.sql.queries import (
     SUMMARY_ACCESS_SQL,
     SUMMARY_CSV_LIST_SQL,
     SUMMARY_LIST_SQL,
+    WATERMARK_SQL,
 )
 
 SQL_KIND = {
@@ -106,6 +107,12 @@ async def enter(
     assert freshness is not None
     exact = summaries and freshness["summary_exact"]
     return freshness["data_as_of"], replace(request, summary=exact)
+
+
+async def watermark(conn: asyncpg.pool.PoolConnectionProxy, platform_id: str) -> datetime | None:
+    """The platform's projection watermark alone (SPEC.md §5.6; None before its first event)."""
+    value: datetime | None = await conn.fetchval(WATERMARK_SQL, platform_id)
+    return value
 
 
 async def check_access(conn: asyncpg.pool.PoolConnectionProxy, request: ListRequest) -> None:

@@ -449,6 +449,10 @@ learner_in_scope) deciding 403/404 (SPEC.md §4, §5.3)."""
 SUMMARY_ACCESS_SQL = _access_sql(scope_ctes("$12::text", summary=True))
 """:data:`ACCESS_SQL` reading the links from the summary (same parameters and row)."""
 
+WATERMARK_SQL = f"SELECT {_WATERMARK_SQL}"
+"""Binds $1 platform_id: the platform's projection watermark (SPEC.md §5.6; NULL before its
+first event)."""
+
 FRESHNESS_SQL = f"""SELECT
     {_WATERMARK_SQL} AS data_as_of,
     $2::timestamptz >= coalesce(
