@@ -27,7 +27,8 @@ async def requester(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Requester:
     """The authenticated requester (401 problem otherwise), also kept in ``request.state`` for
-    the watermark header of a later 400 (:func:`~certstats_query_api.problems.problem_response`)."""
+    the watermark header of a later 400
+    (:func:`~certstats_query_api.responses.publish_watermark`)."""
     verifier: TokenVerifier = request.app.state.verifier
     who = verifier.requester(authorization)
     request.state.requester = who

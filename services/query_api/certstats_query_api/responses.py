@@ -46,7 +46,7 @@ async def publish_watermark(request: Request) -> None:
     try:
         async with Snapshot(request.app.state.pool) as conn:
             _publish(request, await service.watermark(conn, requester.platform_id))
-    except (ApiProblem, asyncpg.PostgresError, OSError):
+    except (ApiProblem, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         return
 
 
