@@ -104,6 +104,14 @@ async def test_bad_parameter_without_a_token_is_401(api: Api) -> None:
     assert "x-data-as-of" not in response.headers
 
 
+@pytest.mark.parametrize("path", [f"{LIST}/c1%2Flearners", f"{LEARNERS}/u1%2fhistory"])
+async def test_an_encoded_slash_is_refused_not_routed(api: Api, path: str) -> None:
+    """Decoded before routing, c1%2Flearners would answer c1's learner list."""
+    await api.load([*catalog("c1"), user("u1"), enroll("e1", "u1", "c1-s")])
+    body = _assert_problem(await api.get(path), 400)
+    assert body["invalid-params"][0]["name"] == "path"  # type: ignore[index]
+
+
 async def test_repeated_values_that_agree_are_one(api: Api) -> None:
     await api.load([*catalog("c1"), user("u1"), enroll("e1", "u1", "c1-s")])
     response = await api.get(LIST, user_status=["all", "all"], group_id=["g1", "g2"])

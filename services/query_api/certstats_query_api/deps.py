@@ -95,6 +95,19 @@ async def no_nul_characters(request: Request, _: RequesterDep) -> None:
             raise bad_parameter(shown, "must not contain a NUL character")
 
 
+async def no_encoded_slash(request: Request, _: RequesterDep) -> None:
+    """Reject an encoded ``/`` (``%2F``) in the path, after authentication: the path is
+    decoded before it is routed, so ``/v1/path-certificates/c1%2Flearners`` would answer the
+    learner list of ``c1`` where the client asked for the certificate ``c1/learners``
+    (an id with a ``/`` cannot be addressed; docs/DECISIONS.md "Parameter bounds").
+
+    Raises:
+        ApiProblem: 400 naming the path.
+    """
+    if b"%2f" in request.scope.get("raw_path", b"").lower():
+        raise bad_parameter("path", "an id cannot contain an encoded '/' (%2F)")
+
+
 async def known_parameters(request: Request, _: RequesterDep) -> None:
     """Reject a query parameter the endpoint does not take, or a single-value parameter given
     twice with different values, after authentication: a misspelt filter (``grup_id=``) would

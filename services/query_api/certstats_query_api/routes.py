@@ -13,6 +13,7 @@ from certstats_query_api.deps import (
     RequesterDep,
     SearchDep,
     known_parameters,
+    no_encoded_slash,
     no_nul_characters,
     page_of,
 )
@@ -39,7 +40,11 @@ router = APIRouter(
     prefix="/v1/path-certificates",
     tags=["statistics"],
     responses=_ERRORS,
-    dependencies=[Depends(no_nul_characters), Depends(known_parameters)],
+    dependencies=[
+        Depends(no_nul_characters),
+        Depends(no_encoded_slash),
+        Depends(known_parameters),
+    ],
 )
 
 CertificatesPage = Annotated[Page, Depends(page_of("certificates"))]
