@@ -74,11 +74,7 @@ WatermarkOf = Callable[[Request], Awaitable[None]]
 unset when it cannot): :func:`certstats_query_api.responses.publish_watermark`."""
 
 
-async def _nothing(request: Request) -> None:
-    """No watermark to publish (an app without a database)."""
-
-
-def install_problem_handlers(app: FastAPI, watermark_of: WatermarkOf = _nothing) -> None:
+def install_problem_handlers(app: FastAPI, watermark_of: WatermarkOf) -> None:
     """Register the problem+json exception handlers on ``app``. A 400 answered after
     authentication but before the request read anything (a bad parameter) first gets the
     watermark from ``watermark_of``, for its ``X-Data-As-Of`` header (SPEC.md §5.6)."""
