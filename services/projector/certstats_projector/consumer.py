@@ -31,6 +31,7 @@ from certstats_projector.decoding import TOPIC_PARTITION, DecodedBatch, decode_s
 from certstats_projector.deferral import SummaryDeferral
 from certstats_projector.dlq import Rejected
 from certstats_projector.generations import current_schema
+from certstats_projector.isolation import POISON_ERRORS, isolate_rejected
 from certstats_projector.metrics import ProjectorMetrics
 from certstats_projector.progress import TopicPartitionKey
 from certstats_projector.projection import (
@@ -44,14 +45,6 @@ from certstats_projector.promotion import lock_current_generation
 from certstats_projector.retrying import Retrier
 
 log = structlog.get_logger("certstats.projector")
-
-POISON_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.DataError,
-    asyncpg.IntegrityConstraintViolationError,
-    asyncpg.ProgramLimitExceededError,
-)
-"""Deterministic rejections of an event's values by PostgreSQL: retrying cannot help, so the
-batch is applied event by event and the events PostgreSQL rejects are dead-lettered."""
 
 WATERMARK_SQL = "SELECT max(data_as_of) FROM {schema}.watermarks"
 """Newest watermark of a generation (``schema`` comes from our own code, never from input)."""
@@ -214,26 +207,31 @@ class BatchApplier:
         self._record_metrics(batch, applied, time.perf_counter() - started)
 
     async def _apply_or_isolate(self, batch: DecodedBatch, schema: str) -> AppliedBatch | None:
-        """Apply ``batch``; if PostgreSQL rejects a value in it, apply its events one at a
-        time, dead-letter each event it rejects, then store the batch's offsets. Events
-        applied before a crash are skipped on replay (event-id dedup): still exactly-once.
-        Every transaction writes the summary counters under the batch's slot, or defers the
-        summaries (the lag before the batch decides, see :mod:`certstats_projector.deferral`)."""
+        """Apply ``batch``; if PostgreSQL rejects a value in it, apply it in parts until the
+        events it rejects are found (:func:`~certstats_projector.isolation.isolate_rejected`),
+        dead-letter those, then store the batch's offsets. Events applied before a crash are
+        skipped on replay (event-id dedup): still exactly-once. Every transaction writes the
+        summary counters under the batch's slot, or defers the summaries (the lag before the
+        batch decides, see :mod:`certstats_projector.deferral`)."""
         slot = summary_slot(batch.next_offsets)
         defer = self.summaries.should_defer()
         try:
             return await self._apply(batch, schema, slot, defer)
         except POISON_ERRORS as exc:
-            log.warning("read model rejected a batch: isolating the event", error=repr(exc))
-        for event, record in zip(batch.events, batch.sources, strict=True):
-            try:
-                if await self._apply(DecodedBatch([event]), schema, slot, defer) is None:
-                    return None
-            except POISON_ERRORS as exc:
-                rejected = Rejected(record, f"rejected by the read model: {exc}")
-                _log_rejected(rejected)
-                await self._dead_letter([rejected])
-                self._metrics.events_dead_lettered.labels(record.topic).inc()
+            log.warning("read model rejected a batch: isolating the events", error=repr(exc))
+
+        async def apply(start: int, stop: int) -> bool:
+            part = DecodedBatch(batch.events[start:stop])
+            return await self._apply(part, schema, slot, defer) is not None
+
+        async def reject(position: int, exc: BaseException) -> None:
+            rejected = Rejected(batch.sources[position], f"rejected by the read model: {exc}")
+            _log_rejected(rejected)
+            await self._dead_letter([rejected])
+            self._metrics.events_dead_lettered.labels(rejected.record.topic).inc()
+
+        if not await isolate_rejected(len(batch.events), apply, reject):
+            return None
         empty = DecodedBatch(next_offsets=batch.next_offsets)
         return await self._apply(empty, schema, slot, defer)
 

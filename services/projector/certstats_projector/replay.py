@@ -24,8 +24,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from certstats_projector.consumer import POISON_ERRORS, pooled
+from certstats_projector.consumer import pooled
 from certstats_projector.decoding import DecodedBatch, decode_sliced
+from certstats_projector.isolation import POISON_ERRORS, isolate_rejected
 from certstats_projector.progress import TopicPartitionKey
 from certstats_projector.projection import (
     AppliedBatch,
@@ -257,9 +258,10 @@ class Replayer:
             return await self._apply_or_skip(conn, batch)
 
     async def _apply_or_skip(self, conn: asyncpg.Connection, batch: DecodedBatch) -> AppliedBatch:
-        """Apply ``batch``; if PostgreSQL rejects a value in it, apply its events one at a
-        time and skip those it rejects (the live projector dead-lettered them), then store the
-        batch's offsets. Summary counters go to the batch's slot (lanes own disjoint partitions)."""
+        """Apply ``batch``; if PostgreSQL rejects a value in it, apply it in parts and skip the
+        events it rejects (:func:`~certstats_projector.isolation.isolate_rejected`; the live
+        projector dead-lettered them), then store the batch's offsets. Summary counters go to
+        the batch's slot (lanes own disjoint partitions)."""
         known, slot = self._known_users.of(self._schema), summary_slot(batch.next_offsets)
         apply = partial(
             apply_batch, schema=self._schema, slot=slot, defer_summaries=self.defer_summaries
@@ -269,10 +271,15 @@ class Replayer:
                 conn, events=batch.events, next_offsets=batch.next_offsets, known_users=known
             )
         except POISON_ERRORS as exc:
-            log.warning("read model rejected a batch: isolating the event", error=repr(exc))
-        for event in batch.events:
-            try:
-                await apply(conn, events=[event], next_offsets={}, known_users=known)
-            except POISON_ERRORS as exc:
-                log.warning("skipped an event the read model rejects", id=event.id, error=repr(exc))
+            log.warning("read model rejected a batch: isolating the events", error=repr(exc))
+
+        async def apply_part(start: int, stop: int) -> bool:
+            await apply(conn, events=batch.events[start:stop], next_offsets={}, known_users=known)
+            return True
+
+        async def skip(position: int, exc: BaseException) -> None:
+            event = batch.events[position]
+            log.warning("skipped an event the read model rejects", id=event.id, error=repr(exc))
+
+        await isolate_rejected(len(batch.events), apply_part, skip)
         return await apply(conn, events=[], next_offsets=batch.next_offsets)
