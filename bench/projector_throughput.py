@@ -161,12 +161,25 @@ async def scaled_out_rate(settings: ProjectorSettings, count: int, instances: in
             await asyncio.sleep(0.05)
     finally:
         await conn.close()
+        peaks = [_peak_resident_mib(child.pid) for child in children]
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:
             await child.wait()
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        print(f"    projector processes CPU {usage.ru_utime + usage.ru_stime:.1f} s")
+        print(
+            f"    projector processes CPU {usage.ru_utime + usage.ru_stime:.1f} s,"
+            f" peak resident sets {' / '.join(peaks)} MiB"
+        )
+
+
+def _peak_resident_mib(pid: int) -> str:
+    """A live process's peak resident set size (``VmHWM``) in MiB, or ``?`` if unreadable."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return f"{int(line.split()[1]) / 1024:,.0f}"
+    return "?"
 
 
 async def _stored_and_deferred(conn: asyncpg.Connection, topics: Sequence[str]) -> tuple[int, bool]:
@@ -304,7 +317,8 @@ async def main(args: argparse.Namespace) -> None:
         print(f"published {len(messages):,} events: {produce:,.0f} ev/s ({args.compression})")
         before = await raw_consume_rate(bootstrap, topic, args.partitions, len(messages))
         print(f"(a) before (b): {before:,.0f} ev/s")
-        settings = await scratch_settings(admin_dsn, bootstrap, topic, batch_max_records=args.batch)
+        batch = {} if args.batch is None else {"batch_max_records": args.batch}
+        settings = await scratch_settings(admin_dsn, bootstrap, topic, **batch)
         if args.instances > 1:
             applied = await scaled_out_rate(settings, len(messages), args.instances)
             print(f"(b) {args.instances} projector processes: {applied:,.0f} ev/s")
@@ -326,7 +340,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=5000, help="projector batch_max_records")
+    parser.add_argument(
+        "--batch", type=int, default=None, help="projector batch_max_records (default: its default)"
+    )
     parser.add_argument("--instances", type=int, default=1, help="projector processes")
     parser.add_argument("--compression", default="gzip", choices=["gzip", "none"])
     return parser.parse_args()
