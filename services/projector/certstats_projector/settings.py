@@ -37,17 +37,23 @@ class ProjectorSettings(BaseSettings):
     )
     consumer_group: str = Field(default="certstats-projector", min_length=1)
     batch_max_records: int = Field(
-        default=5000, ge=1, description="Most records applied in one PostgreSQL transaction."
+        default=100_000,
+        ge=1,
+        description="Most records applied in one PostgreSQL transaction. Live traffic makes "
+        "small batches anyway; a backlog (a replay, a restart) is applied in large ones, which "
+        "cost PostgreSQL about a third less per event than 5,000-record batches (fewer rows "
+        "written per event, writes in key order). Memory grows with it: about 1 KB per record "
+        "of the batches in flight (up to commit_lanes x (queued_batches_per_lane + 1) + 1).",
     )
     batch_timeout_ms: int = Field(
         default=200, ge=0, description="How long a fetch waits for records when none are buffered."
     )
     max_partition_fetch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     fetch_max_bytes: int = Field(
-        default=256 * 1024,
+        default=4 * 1024 * 1024,
         ge=1024,
-        description="Most bytes of one fetch response over all partitions: smaller responses "
-        "interleave partitions, so consecutive batches feed different commit lanes.",
+        description="Most bytes of one fetch response over all partitions: it bounds the batch "
+        "a backlog gives (4 MiB of gzip-compressed events is about 75,000 records).",
     )
     commit_lanes: int = Field(
         default=2,
