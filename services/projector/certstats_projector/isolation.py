@@ -1,5 +1,5 @@
 """Finding the events PostgreSQL rejects in a batch it refused (SPEC.md §3: a malformed event
-goes to the DLQ and the projector moves on; docs/DECISIONS.md "Poison events").
+goes to the DLQ and the projector moves on; docs/DECISIONS.md "Events PostgreSQL rejects").
 
 A batch transaction that fails on a value (a ``DataError``, a constraint) fails as a whole.
 The batch is then split in halves, applied in consumption order, and every half PostgreSQL

@@ -42,7 +42,7 @@ class ProjectorSettings(BaseSettings):
         description="Most records applied in one PostgreSQL transaction. Live traffic makes "
         "small batches anyway; a backlog (a replay, a restart) is applied in large ones, which "
         "cost PostgreSQL about a third less per event than 5,000-record batches (fewer rows "
-        "written per event, writes in key order). Memory grows with it: about 1 KB per record "
+        "written per event, writes in key order). Memory grows with it: about 1.3 KB per record "
         "of the batches in flight (up to commit_lanes x (queued_batches_per_lane + 1) + 1).",
     )
     batch_timeout_ms: int = Field(
